@@ -1,0 +1,2 @@
+/* OTLP/JSON encoding: see otlp_json.h. (being written) */
+#include "otlp_json.h"

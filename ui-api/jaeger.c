@@ -1,0 +1,2 @@
+/* Jaeger JSON: see jaeger.h. (being written) */
+#include "jaeger.h"
