@@ -1,0 +1,60 @@
+/*
+ * otelpg-collector: OTLP/HTTP in, PostgreSQL out.
+ *
+ *   HTTP threads (libmicrohttpd)          writer threads
+ *   body -> inflate -> decode -> encode -> [bounded queue] -> COPY -> COMMIT
+ *                                                                     |
+ *   the connection is suspended until then  <------- resume ---------+
+ *
+ * The answer to an export is sent once its data is committed, so a 2xx
+ * always means stored; a full queue is answered 503 with Retry-After at once.
+ */
+#ifndef OPG_COLLECTOR_H
+#define OPG_COLLECTOR_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include <microhttpd.h>
+
+#include "pgutil.h"
+#include "writer.h"
+
+struct collector_config {
+    const char *db;
+    const char *listen;
+    const char *log_level;
+    long long http_threads;
+    long long writer_threads;
+    long long max_body_size;
+    long long max_connections;
+    long long connection_timeout_ms;
+    long long max_header_size;
+    long long queue_size;
+    long long txn_size;
+    long long accept_past_ms;
+    long long accept_future_ms;
+    long long max_anyvalue_depth;
+    long long retry_after_ms;
+    long long shutdown_timeout_ms;
+    long long zstd_level;
+};
+
+struct collector {
+    struct collector_config cfg;
+    struct opg_writer *writer;
+    struct opg_pg_monitor *monitor;
+    struct MHD_Daemon *httpd;
+    atomic_bool stopping;
+};
+
+/* The libmicrohttpd callbacks of the OTLP/HTTP endpoint (ingest.c). */
+enum MHD_Result opg_ingest_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                   const char *method, const char *version,
+                                   const char *upload_data, size_t *upload_data_size,
+                                   void **req_cls);
+void opg_ingest_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                          enum MHD_RequestTerminationCode toe);
+void opg_ingest_register_metrics(void);
+
+#endif

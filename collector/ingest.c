@@ -1,0 +1,478 @@
+/*
+ * The OTLP/HTTP endpoint: request bodies in, answers out, following the
+ * libmicrohttpd handler contract (state on the first call, body chunks on the
+ * next ones, the answer once the upload is complete, cleanup in the
+ * completion callback).
+ */
+#include "collector.h"
+#include "http.h"
+#include "jsonw.h"
+#include "log.h"
+#include "otlp.h"
+#include "stats.h"
+#include "traces.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <zlib.h>
+
+#define INFLATE_CHUNK (64 * 1024)
+#define GRPC_INVALID_ARGUMENT 3
+#define GRPC_RESOURCE_EXHAUSTED 8
+#define GRPC_UNAVAILABLE 14
+
+enum req_state {
+    REQ_RECEIVING,  /* reading the body */
+    REQ_DISCARDING, /* the answer is decided (an error); the rest of the body is dropped */
+    REQ_WAITING,    /* suspended until the writer has committed the data */
+    REQ_ANSWERED,   /* status and body are ready to send */
+};
+
+struct ingest_req {
+    struct collector *col;
+    struct MHD_Connection *conn;
+    enum req_state state;
+    const struct signal_route *route;
+    bool json;
+    bool compressed;
+    bool inflate_done;
+    z_stream zs;
+    bool zs_live;
+    struct opg_buf body;
+    /* the answer */
+    unsigned status;
+    char message[256];
+    size_t rejected;
+    char reject_msg[200];
+    int64_t received_ns;
+};
+
+/* One entry per signal: logs and metrics will join traces here. */
+struct signal_route {
+    const char *path;
+    enum opg_signal signal;
+};
+
+static const struct signal_route routes[] = {
+    {"/v1/traces", OPG_SIGNAL_TRACES},
+};
+
+enum reject_reason {
+    R_DECODE,
+    R_TOO_LARGE,
+    R_MEDIA_TYPE,
+    R_ENCODING,
+    R_METHOD,
+    R_NOT_FOUND,
+    R_QUEUE_FULL,
+    R_WRITE_FAILED,
+    R_COUNT
+};
+
+static struct opg_metric m_rejected[R_COUNT] = {
+    OPG_METRIC_INIT("otelpg_rejected_requests_total", "reason=\"decode\"", OPG_COUNTER,
+                    "Requests answered with an error, by reason."),
+    OPG_METRIC_INIT("otelpg_rejected_requests_total", "reason=\"too_large\"", OPG_COUNTER, ""),
+    OPG_METRIC_INIT("otelpg_rejected_requests_total", "reason=\"media_type\"", OPG_COUNTER, ""),
+    OPG_METRIC_INIT("otelpg_rejected_requests_total", "reason=\"encoding\"", OPG_COUNTER, ""),
+    OPG_METRIC_INIT("otelpg_rejected_requests_total", "reason=\"method\"", OPG_COUNTER, ""),
+    OPG_METRIC_INIT("otelpg_rejected_requests_total", "reason=\"not_found\"", OPG_COUNTER, ""),
+    OPG_METRIC_INIT("otelpg_rejected_requests_total", "reason=\"queue_full\"", OPG_COUNTER, ""),
+    OPG_METRIC_INIT("otelpg_rejected_requests_total", "reason=\"write_failed\"", OPG_COUNTER, ""),
+};
+static struct opg_metric m_requests = OPG_METRIC_INIT(
+    "otelpg_received_requests_total", "signal=\"traces\",transport=\"http\"", OPG_COUNTER,
+    "Export requests received.");
+static struct opg_metric m_items = OPG_METRIC_INIT(
+    "otelpg_received_items_total", "signal=\"traces\",transport=\"http\"", OPG_COUNTER,
+    "Items (spans, log records, points) accepted for storage.");
+static struct opg_metric m_items_rejected = OPG_METRIC_INIT(
+    "otelpg_rejected_items_total", "signal=\"traces\",transport=\"http\"", OPG_COUNTER,
+    "Items refused inside accepted requests (partial success).");
+static struct opg_metric m_bytes = OPG_METRIC_INIT(
+    "otelpg_received_bytes_total", "signal=\"traces\",transport=\"http\"", OPG_COUNTER,
+    "Request body bytes after decompression.");
+static struct opg_histogram h_ack = OPG_HISTOGRAM_INIT(
+    "otelpg_export_duration_seconds", "signal=\"traces\"",
+    "Time from a complete request body to its answer (decode, queue, commit).");
+
+void opg_ingest_register_metrics(void)
+{
+    for (int i = 0; i < R_COUNT; i++)
+        opg_stats_register(&m_rejected[i]);
+    opg_stats_register(&m_requests);
+    opg_stats_register(&m_items);
+    opg_stats_register(&m_items_rejected);
+    opg_stats_register(&m_bytes);
+    opg_stats_register_histogram(&h_ack);
+}
+
+/* ---- answers --------------------------------------------------------------- */
+
+static int grpc_code_for(unsigned status)
+{
+    switch (status) {
+    case MHD_HTTP_CONTENT_TOO_LARGE:
+    case MHD_HTTP_TOO_MANY_REQUESTS:
+        return GRPC_RESOURCE_EXHAUSTED;
+    case MHD_HTTP_SERVICE_UNAVAILABLE:
+        return GRPC_UNAVAILABLE;
+    default:
+        return GRPC_INVALID_ARGUMENT;
+    }
+}
+
+/* A google.rpc.Status body, in the request's encoding (JSON when unknown). */
+static enum MHD_Result answer_status(struct MHD_Connection *conn, unsigned status, bool json,
+                                     const char *message, long long retry_after_ms)
+{
+    struct opg_buf b = OPG_BUF_INIT;
+    char retry[24];
+    const char *hdr = NULL;
+
+    if (json) {
+        struct opg_jw w;
+        opg_jw_init(&w, &b);
+        opg_jw_obj_begin(&w);
+        opg_jw_kint(&w, "code", grpc_code_for(status));
+        opg_jw_kstr(&w, "message", message);
+        opg_jw_obj_end(&w);
+    } else {
+        Google__Rpc__Status st = GOOGLE__RPC__STATUS__INIT;
+        size_t n;
+        st.code = grpc_code_for(status);
+        st.message = (char *)message;
+        n = google__rpc__status__get_packed_size(&st);
+        opg_buf_grow(&b, n);
+        google__rpc__status__pack(&st, (uint8_t *)b.data);
+        b.len = n;
+    }
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE || status == MHD_HTTP_TOO_MANY_REQUESTS) {
+        snprintf(retry, sizeof(retry), "%lld", (retry_after_ms + 999) / 1000);
+        hdr = MHD_HTTP_HEADER_RETRY_AFTER;
+    }
+    return opg_http_respond_buf_hdr(conn, status,
+                                    json ? "application/json" : "application/x-protobuf", &b, hdr,
+                                    retry);
+}
+
+static void decide(struct ingest_req *req, unsigned status, enum reject_reason why,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Fixes the (error) answer of a request and counts it. */
+static void decide(struct ingest_req *req, unsigned status, enum reject_reason why,
+                   const char *fmt, ...)
+{
+    va_list ap;
+
+    req->status = status;
+    va_start(ap, fmt);
+    vsnprintf(req->message, sizeof(req->message), fmt, ap);
+    va_end(ap);
+    opg_stats_add(&m_rejected[why], 1);
+    OPG_LOG_EVERY(10, OPG_LOG_INFO, "ingest: %u %s", status, req->message);
+}
+
+static enum MHD_Result answer(struct ingest_req *req)
+{
+    struct opg_buf b = OPG_BUF_INIT;
+
+    opg_stats_observe_ns(&h_ack, opg_now_mono_ns() - req->received_ns);
+    if (req->status != MHD_HTTP_OK)
+        return answer_status(req->conn, req->status, req->json, req->message,
+                             req->col->cfg.retry_after_ms);
+    opg_traces_write_response(req->json, req->rejected, req->reject_msg, &b);
+    return opg_http_respond_buf(req->conn, MHD_HTTP_OK,
+                                req->json ? "application/json" : "application/x-protobuf", &b);
+}
+
+/* ---- the request's headers ------------------------------------------------- */
+
+/* "application/x-protobuf; charset=..." → protobuf; returns -1 for other types. */
+static int media_type(struct MHD_Connection *conn, bool *json)
+{
+    const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    size_t n;
+
+    if (!ct)
+        return -1;
+    n = strcspn(ct, ";");
+    while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+        n--;
+    if (n == strlen("application/x-protobuf") && !strncasecmp(ct, "application/x-protobuf", n)) {
+        *json = false;
+        return 0;
+    }
+    if (n == strlen("application/json") && !strncasecmp(ct, "application/json", n)) {
+        *json = true;
+        return 0;
+    }
+    return -1;
+}
+
+/* identity → 0, gzip/deflate → 1, anything else → -1 */
+static int content_encoding(struct MHD_Connection *conn)
+{
+    const char *ce =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
+
+    if (!ce || !*ce || !strcasecmp(ce, "identity"))
+        return 0;
+    if (!strcasecmp(ce, "gzip") || !strcasecmp(ce, "x-gzip") || !strcasecmp(ce, "deflate"))
+        return 1;
+    return -1;
+}
+
+static const struct signal_route *find_route(const char *url)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (!strcmp(url, routes[i].path))
+            return &routes[i];
+    return NULL;
+}
+
+/* ---- the body ---------------------------------------------------------------- */
+
+static void too_large(struct ingest_req *req)
+{
+    decide(req, MHD_HTTP_CONTENT_TOO_LARGE, R_TOO_LARGE,
+           "request body exceeds the limit of %lld bytes (after decompression)",
+           req->col->cfg.max_body_size);
+    req->state = REQ_DISCARDING;
+}
+
+/* Inflates a chunk into the body, never past the limit: a compression bomb
+ * stops at limit + 1 bytes. */
+static void inflate_chunk(struct ingest_req *req, const char *data, size_t n)
+{
+    size_t limit = (size_t)req->col->cfg.max_body_size;
+
+    if (!req->zs_live) {
+        memset(&req->zs, 0, sizeof(req->zs));
+        if (inflateInit2(&req->zs, 15 + 32) != Z_OK) { /* 15+32: gzip or zlib header */
+            decide(req, MHD_HTTP_INTERNAL_SERVER_ERROR, R_DECODE, "cannot start inflating");
+            req->state = REQ_DISCARDING;
+            return;
+        }
+        req->zs_live = true;
+    }
+    req->zs.next_in = (Bytef *)data;
+    req->zs.avail_in = (uInt)n;
+    while (req->zs.avail_in > 0) {
+        int rc;
+        size_t room;
+
+        if (req->inflate_done) {
+            /* another gzip member follows (concatenated members are valid gzip) */
+            if (inflateReset(&req->zs) != Z_OK)
+                break;
+            req->inflate_done = false;
+        }
+        room = limit + 1 - req->body.len;
+        if (room > INFLATE_CHUNK)
+            room = INFLATE_CHUNK;
+        opg_buf_grow(&req->body, room);
+        req->zs.next_out = (Bytef *)req->body.data + req->body.len;
+        req->zs.avail_out = (uInt)room;
+        rc = inflate(&req->zs, Z_NO_FLUSH);
+        req->body.len += room - req->zs.avail_out;
+        if (req->body.len > limit) {
+            too_large(req);
+            return;
+        }
+        if (rc == Z_STREAM_END) {
+            req->inflate_done = true;
+        } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            decide(req, MHD_HTTP_BAD_REQUEST, R_DECODE, "invalid %s body: %s", "compressed",
+                   req->zs.msg ? req->zs.msg : "corrupt data");
+            req->state = REQ_DISCARDING;
+            return;
+        } else if (rc == Z_BUF_ERROR && req->zs.avail_out != 0) {
+            break; /* needs more input */
+        }
+    }
+}
+
+static void take_chunk(struct ingest_req *req, const char *data, size_t n)
+{
+    if (req->state != REQ_RECEIVING)
+        return;
+    if (req->compressed) {
+        inflate_chunk(req, data, n);
+        return;
+    }
+    if (req->body.len + n > (size_t)req->col->cfg.max_body_size) {
+        too_large(req);
+        return;
+    }
+    opg_buf_add(&req->body, data, n);
+}
+
+/* ---- handing the body on ------------------------------------------------------ */
+
+static void write_done(void *ctx, int status)
+{
+    struct ingest_req *req = ctx;
+
+    if (status != 0)
+        decide(req, MHD_HTTP_SERVICE_UNAVAILABLE, R_WRITE_FAILED,
+               "the data could not be stored; retry later");
+    req->state = REQ_ANSWERED;
+    MHD_resume_connection(req->conn);
+}
+
+/* Decodes and queues the body; returns true if the connection was suspended. */
+static bool process(struct ingest_req *req)
+{
+    struct collector *col = req->col;
+    struct opg_span_batch batch;
+    char err[256];
+    int status;
+
+    if (req->zs_live && !req->inflate_done) {
+        decide(req, MHD_HTTP_BAD_REQUEST, R_DECODE, "truncated compressed body");
+        return false;
+    }
+    opg_stats_add(&m_requests, 1);
+    opg_stats_add(&m_bytes, (int64_t)req->body.len);
+    opg_span_batch_init(&batch);
+    status = opg_traces_decode(&col->cfg, req->body.data, req->body.len, req->json, &batch, err,
+                               sizeof(err));
+    opg_buf_release(&req->body);
+    if (status != 0) {
+        decide(req, (unsigned)status,
+               status == MHD_HTTP_CONTENT_TOO_LARGE ? R_TOO_LARGE : R_DECODE, "%s", err);
+        goto out;
+    }
+    req->status = MHD_HTTP_OK;
+    req->rejected = batch.rejected;
+    snprintf(req->reject_msg, sizeof(req->reject_msg), "%s", batch.reject_msg);
+    opg_stats_add(&m_items, (int64_t)batch.n_spans);
+    opg_stats_add(&m_items_rejected, (int64_t)batch.rejected);
+    if (batch.n_spans == 0)
+        goto out;
+
+    /* Suspend before queueing: the writer may finish before submit returns. */
+    req->state = REQ_WAITING;
+    MHD_suspend_connection(req->conn);
+    if (opg_writer_submit(col->writer, &batch, write_done, req) == 0)
+        return true;
+    decide(req, MHD_HTTP_SERVICE_UNAVAILABLE, R_QUEUE_FULL,
+           "the write queue is full; retry later");
+    req->state = REQ_ANSWERED;
+    MHD_resume_connection(req->conn);
+    opg_span_batch_release(&batch);
+    return true;
+out:
+    opg_span_batch_release(&batch);
+    return false;
+}
+
+/* ---- the libmicrohttpd callbacks ---------------------------------------------- */
+
+static enum MHD_Result first_call(struct collector *col, struct MHD_Connection *conn,
+                                  const char *url, const char *method, void **req_cls)
+{
+    const struct signal_route *route = find_route(url);
+    struct ingest_req *req;
+    const char *cl;
+    bool json = false;
+    int enc;
+
+    if (!route) {
+        bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+        if (get && !strcmp(url, "/health"))
+            return opg_http_health(conn, "otelpg-collector");
+        if (get && !strcmp(url, "/ready")) {
+            struct opg_http_component c = {"postgresql", false, ""};
+            c.ok = opg_pg_monitor_ok(col->monitor, c.detail, sizeof(c.detail));
+            return opg_http_ready(conn, &c, 1);
+        }
+        if (get && !strcmp(url, "/metrics"))
+            return opg_http_metrics(conn);
+        opg_stats_add(&m_rejected[R_NOT_FOUND], 1);
+        return opg_http_respond_error(conn, MHD_HTTP_NOT_FOUND, "no such endpoint");
+    }
+    if (strcmp(method, "POST") != 0) {
+        struct opg_buf b = OPG_BUF_INIT;
+        opg_stats_add(&m_rejected[R_METHOD], 1);
+        opg_buf_addf(&b, "{\"code\":3,\"message\":\"%s takes POST\"}", route->path);
+        return opg_http_respond_buf_hdr(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "application/json", &b,
+                                        MHD_HTTP_HEADER_ALLOW, "POST");
+    }
+    if (media_type(conn, &json) < 0) {
+        opg_stats_add(&m_rejected[R_MEDIA_TYPE], 1);
+        return answer_status(conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, true,
+                             "Content-Type must be application/x-protobuf or application/json",
+                             0);
+    }
+    enc = content_encoding(conn);
+    if (enc < 0) {
+        opg_stats_add(&m_rejected[R_ENCODING], 1);
+        return answer_status(conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, json,
+                             "Content-Encoding must be gzip, deflate or identity", 0);
+    }
+    cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (!enc && cl && strtoull(cl, NULL, 10) > (unsigned long long)col->cfg.max_body_size) {
+        opg_stats_add(&m_rejected[R_TOO_LARGE], 1);
+        return answer_status(conn, MHD_HTTP_CONTENT_TOO_LARGE, json,
+                             "request body exceeds the size limit", 0);
+    }
+    req = opg_xcalloc(1, sizeof(*req));
+    req->col = col;
+    req->conn = conn;
+    req->route = route;
+    req->json = json;
+    req->compressed = enc == 1;
+    req->state = REQ_RECEIVING;
+    req->received_ns = opg_now_mono_ns();
+    *req_cls = req;
+    return MHD_YES;
+}
+
+enum MHD_Result opg_ingest_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                   const char *method, const char *version,
+                                   const char *upload_data, size_t *upload_data_size,
+                                   void **req_cls)
+{
+    struct collector *col = cls;
+    struct ingest_req *req = *req_cls;
+
+    if (!req)
+        return first_call(col, conn, url, method, req_cls);
+    if (*upload_data_size) {
+        take_chunk(req, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    switch (req->state) {
+    case REQ_RECEIVING:
+        req->received_ns = opg_now_mono_ns();
+        if (process(req))
+            return MHD_YES; /* suspended: called again once resumed */
+        return answer(req);
+    case REQ_WAITING:
+        return MHD_YES; /* not expected: resumed only once answered */
+    case REQ_DISCARDING:
+    case REQ_ANSWERED:
+        return answer(req);
+    }
+    return MHD_NO;
+}
+
+void opg_ingest_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                          enum MHD_RequestTerminationCode toe)
+{
+    struct ingest_req *req = *req_cls;
+
+    if (!req)
+        return;
+    if (req->zs_live)
+        inflateEnd(&req->zs);
+    opg_buf_release(&req->body);
+    free(req);
+    *req_cls = NULL;
+}

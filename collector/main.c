@@ -1,0 +1,179 @@
+/*
+ * otelpg-collector: receives OTLP over HTTP and stores it in PostgreSQL.
+ */
+#include "collector.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "migrate.h"
+#include "stats.h"
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CFG(field) offsetof(struct collector_config, field)
+
+static const struct opg_option options[] = {
+    {"db", "OTELPG_DB", OPG_OPT_STR, "postgresql:///otelpg", 0, 0, CFG(db),
+     "PostgreSQL connection string or URL"},
+    {"listen", "OTELPG_COLLECTOR_LISTEN", OPG_OPT_STR, "127.0.0.1:4318", 0, 0, CFG(listen),
+     "OTLP/HTTP listen address, host:port"},
+    {"log-level", "OTELPG_LOG_LEVEL", OPG_OPT_STR, "info", 0, 0, CFG(log_level),
+     "debug, info, warn or error"},
+    {"http-threads", "OTELPG_HTTP_THREADS", OPG_OPT_INT, "2", 1, 256, CFG(http_threads),
+     "threads that receive and decode requests"},
+    {"writer-threads", "OTELPG_WRITER_THREADS", OPG_OPT_INT, "2", 1, 64, CFG(writer_threads),
+     "threads (and PostgreSQL connections) that write"},
+    {"max-body-size", "OTELPG_MAX_BODY_SIZE", OPG_OPT_SIZE, "16m", 1024, 1LL << 30,
+     CFG(max_body_size), "largest request body, counted after decompression (413 above)"},
+    {"max-connections", "OTELPG_MAX_CONNECTIONS", OPG_OPT_INT, "1024", 1, 65536,
+     CFG(max_connections), "concurrent client connections"},
+    {"connection-timeout", "OTELPG_CONNECTION_TIMEOUT", OPG_OPT_DURATION, "30s", 1000, 3600000,
+     CFG(connection_timeout_ms), "idle time after which a client connection is closed"},
+    {"max-header-size", "OTELPG_MAX_HEADER_SIZE", OPG_OPT_SIZE, "32k", 4096, 1 << 20,
+     CFG(max_header_size), "memory for one connection's request line and headers"},
+    {"queue-size", "OTELPG_QUEUE_SIZE", OPG_OPT_SIZE, "64m", 1 << 20, 16LL << 30,
+     CFG(queue_size), "encoded bytes waiting for the writers (503 above)"},
+    {"txn-size", "OTELPG_TXN_SIZE", OPG_OPT_SIZE, "8m", 64 << 10, 1LL << 30, CFG(txn_size),
+     "encoded bytes written in one transaction, at most"},
+    {"accept-past", "OTELPG_ACCEPT_PAST", OPG_OPT_DURATION, "7d", 0, 3650LL * 86400000,
+     CFG(accept_past_ms),
+     "spans that started longer ago are filed under the day they arrived"},
+    {"accept-future", "OTELPG_ACCEPT_FUTURE", OPG_OPT_DURATION, "1d", 0, 30LL * 86400000,
+     CFG(accept_future_ms),
+     "spans that start further ahead are filed under the day they arrived"},
+    {"max-anyvalue-depth", "OTELPG_MAX_ANYVALUE_DEPTH", OPG_OPT_INT, "32", 1, 1000,
+     CFG(max_anyvalue_depth), "nesting depth of attribute values accepted in OTLP/JSON"},
+    {"retry-after", "OTELPG_RETRY_AFTER", OPG_OPT_DURATION, "1s", 1000, 3600000,
+     CFG(retry_after_ms), "Retry-After sent with 503 answers"},
+    {"shutdown-timeout", "OTELPG_SHUTDOWN_TIMEOUT", OPG_OPT_DURATION, "10s", 0, 3600000,
+     CFG(shutdown_timeout_ms), "on SIGTERM, how long to wait for queued data to be written"},
+    {"zstd-level", "OTELPG_ZSTD_LEVEL", OPG_OPT_INT, "1", -5, 19, CFG(zstd_level),
+     "zstd level for stored payloads"},
+    OPG_OPT_END,
+};
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+    got_signal = sig;
+}
+
+static int migrate_with_retry(struct collector *col)
+{
+    long delay_ms = 200;
+
+    while (!got_signal) {
+        PGconn *conn = opg_pg_connect(col->cfg.db, "otelpg-collector");
+        int rc = -1;
+
+        if (PQstatus(conn) == CONNECTION_OK)
+            rc = opg_migrate(conn);
+        else
+            OPG_LOG_EVERY(10, OPG_LOG_WARN, "cannot connect to PostgreSQL to migrate: %s",
+                          PQerrorMessage(conn));
+        PQfinish(conn);
+        if (rc == 0)
+            return 0;
+        usleep((useconds_t)delay_ms * 1000);
+        delay_ms = delay_ms * 2 > 5000 ? 5000 : delay_ms * 2;
+    }
+    return -1;
+}
+
+/* Stop accepting, let the writers commit what is queued (answering the
+ * waiting clients), then close. */
+static void drain_and_stop(struct collector *col)
+{
+    MHD_socket s = MHD_quiesce_daemon(col->httpd);
+
+    if (s != MHD_INVALID_SOCKET)
+        close(s);
+    opg_writer_destroy(col->writer, col->cfg.shutdown_timeout_ms);
+    col->writer = NULL;
+    /* give resumed connections a moment to send their answers */
+    for (int i = 0; i < 50; i++) {
+        const union MHD_DaemonInfo *info =
+            MHD_get_daemon_info(col->httpd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (!info || info->num_connections == 0)
+            break;
+        usleep(20000);
+    }
+    MHD_stop_daemon(col->httpd);
+    col->httpd = NULL;
+}
+
+int main(int argc, char **argv)
+{
+    struct collector col;
+    struct opg_http_config http;
+    struct opg_writer_config wcfg;
+    enum opg_log_level level;
+    struct sigaction sa;
+    char err[256];
+    int rc;
+
+    memset(&col, 0, sizeof(col));
+    rc = opg_config_load(options, &col.cfg, argc, argv, "otelpg-collector",
+                         "Receives OpenTelemetry traces over OTLP/HTTP (protobuf and JSON) and "
+                         "stores them in PostgreSQL.");
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    if (opg_log_parse_level(col.cfg.log_level, &level) < 0) {
+        fprintf(stderr, "otelpg-collector: unknown log level '%s'\n", col.cfg.log_level);
+        return 2;
+    }
+    if (!opg_pg_conninfo_valid(col.cfg.db, err, sizeof(err))) {
+        fprintf(stderr, "otelpg-collector: --db: %s\n", err);
+        return 2;
+    }
+    opg_log_set_level(level);
+    opg_config_log(options, &col.cfg);
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (migrate_with_retry(&col) < 0)
+        return 1;
+
+    opg_ingest_register_metrics();
+    wcfg.conninfo = col.cfg.db;
+    wcfg.threads = (int)col.cfg.writer_threads;
+    wcfg.queue_max_bytes = (size_t)col.cfg.queue_size;
+    wcfg.txn_max_bytes = (size_t)col.cfg.txn_size;
+    col.writer = opg_writer_create(&wcfg);
+    col.monitor = opg_pg_monitor_create(col.cfg.db, "otelpg-collector", 1000);
+    if (!col.writer || !col.monitor)
+        return 1;
+
+    http.listen = col.cfg.listen;
+    http.threads = (int)col.cfg.http_threads;
+    http.max_connections = (unsigned)col.cfg.max_connections;
+    http.connection_timeout_s = (unsigned)((col.cfg.connection_timeout_ms + 999) / 1000);
+    http.connection_memory = (size_t)col.cfg.max_header_size;
+    http.suspend_resume = true;
+    col.httpd = opg_http_start(&http, opg_ingest_handler, &col, opg_ingest_completed, &col);
+    if (!col.httpd) {
+        opg_writer_destroy(col.writer, 0);
+        opg_pg_monitor_destroy(col.monitor);
+        return 1;
+    }
+    opg_info("otelpg-collector listening on http://%s (OTLP/HTTP: POST /v1/traces)",
+             col.cfg.listen);
+
+    while (!got_signal)
+        pause();
+    opg_info("signal %d: draining and stopping", (int)got_signal);
+    drain_and_stop(&col);
+    opg_pg_monitor_destroy(col.monitor);
+    opg_info("stopped");
+    return 0;
+}

@@ -1,0 +1,36 @@
+/*
+ * The payload codec: how the parts of a span (or log record) that are not
+ * plain columns are stored.
+ *
+ * A payload is one format byte followed by the encoded bytes:
+ *   0x01  zstd frame of a protobuf message
+ * The format byte lets later formats (a trained dictionary, blocks of many
+ * spans) coexist with stored data without a rewrite.
+ *
+ * A codec holds zstd contexts and is used by one thread at a time.
+ */
+#ifndef OPG_CODEC_H
+#define OPG_CODEC_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+#define OPG_CODEC_ZSTD 0x01
+
+struct opg_codec;
+
+/* level: the zstd compression level (1 is fast and good for telemetry). */
+struct opg_codec *opg_codec_create(int level);
+void opg_codec_destroy(struct opg_codec *c);
+
+/* Appends the payload for src[0..n) to out. Returns 0 or -1. */
+int opg_codec_encode(struct opg_codec *c, const void *src, size_t n, struct opg_buf *out);
+
+/*
+ * Replaces out's contents with the decoded bytes of payload p[0..n).
+ * Refuses (-1) an unknown format, a corrupt frame, or more than max bytes.
+ */
+int opg_codec_decode(struct opg_codec *c, const void *p, size_t n, size_t max, struct opg_buf *out);
+
+#endif

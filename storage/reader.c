@@ -1,0 +1,239 @@
+#include "reader.h"
+#include "buf.h"
+#include "spans.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TRACE_ARENA_LIMIT (1u << 30)
+
+typedef Opentelemetry__Proto__Trace__V1__Span otlp_span_t;
+typedef Opentelemetry__Proto__Trace__V1__ResourceSpans otlp_rs_t;
+
+static int64_t be64(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | u[i];
+    return (int64_t)v;
+}
+
+static int16_t be16(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    return (int16_t)(u[0] << 8 | u[1]);
+}
+
+void opg_trace_release(struct opg_trace *t)
+{
+    opg_arena_destroy(t->arena);
+    memset(t, 0, sizeof(*t));
+}
+
+static void set_err(char *err, size_t n, const char *what, PGconn *conn)
+{
+    snprintf(err, n, "%s: %s", what, conn ? PQerrorMessage(conn) : "");
+    err[strcspn(err, "\n")] = '\0';
+}
+
+/* The days the trace has spans in, as a PostgreSQL array literal; NULL if none. */
+static char *trace_days(PGconn *conn, const uint8_t trace_id[16], char *err, size_t errlen,
+                        int *status)
+{
+    const char *params[1] = {(const char *)trace_id};
+    int lengths[1] = {16};
+    int formats[1] = {1};
+    PGresult *res = PQexecParams(conn, "SELECT array_agg(day) FROM traces WHERE trace_id = $1", 1,
+                                 NULL, params, lengths, formats, 0);
+    char *days = NULL;
+
+    *status = OPG_READ_ERROR;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        set_err(err, errlen, "reading the trace summary", conn);
+    } else if (PQgetisnull(res, 0, 0)) {
+        *status = OPG_READ_NOT_FOUND;
+    } else {
+        days = opg_xstrdup(PQgetvalue(res, 0, 0));
+        *status = OPG_READ_FOUND;
+    }
+    PQclear(res);
+    return days;
+}
+
+struct origin_slot {
+    int64_t id;
+    otlp_rs_t *rs;
+    size_t n; /* spans counted, then filled */
+};
+
+static struct origin_slot *find_origin(struct origin_slot *o, size_t n, int64_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (o[i].id == id)
+            return &o[i];
+    return NULL;
+}
+
+static int load_origins(PGconn *conn, struct opg_codec *codec, struct opg_trace *out,
+                        struct origin_slot *slots, size_t n_slots, char *err, size_t errlen)
+{
+    struct opg_buf ids = OPG_BUF_INIT, scratch = OPG_BUF_INIT;
+    const char *params[1];
+    PGresult *res;
+    int ret = -1;
+
+    opg_buf_addch(&ids, '{');
+    for (size_t i = 0; i < n_slots; i++)
+        opg_buf_addf(&ids, "%s%lld", i ? "," : "", (long long)slots[i].id);
+    opg_buf_addch(&ids, '}');
+    params[0] = ids.data;
+    res = PQexecParams(conn, "SELECT id, body FROM origins WHERE id = ANY($1::bigint[])", 1, NULL,
+                       params, NULL, NULL, 1);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        set_err(err, errlen, "reading origins", conn);
+        goto out;
+    }
+    for (int r = 0; r < PQntuples(res); r++) {
+        struct origin_slot *s = find_origin(slots, n_slots, be64(PQgetvalue(res, r, 0)));
+        if (!s)
+            continue;
+        s->rs = opg_origin_decode(out->arena, codec, (const uint8_t *)PQgetvalue(res, r, 1),
+                                  (size_t)PQgetlength(res, r, 1), &scratch);
+        if (!s->rs) {
+            snprintf(err, errlen, "origin %lld is corrupt", (long long)s->id);
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < n_slots; i++) {
+        if (!slots[i].rs) {
+            snprintf(err, errlen, "origin %lld is missing", (long long)slots[i].id);
+            goto out;
+        }
+    }
+    ret = 0;
+out:
+    PQclear(res);
+    opg_buf_release(&ids);
+    opg_buf_release(&scratch);
+    return ret;
+}
+
+int opg_reader_get_trace(PGconn *conn, struct opg_codec *codec, const uint8_t trace_id[16],
+                         size_t max_spans, struct opg_trace *out, char *err, size_t errlen)
+{
+    const char *params[2];
+    int lengths[2] = {16, 0};
+    int formats[2] = {1, 0};
+    PGresult *res = NULL;
+    struct origin_slot *slots = NULL;
+    size_t n_slots = 0;
+    otlp_span_t **spans = NULL;
+    int64_t *span_origin = NULL;
+    struct opg_buf scratch = OPG_BUF_INIT;
+    char *days;
+    int status, rows;
+
+    memset(out, 0, sizeof(*out));
+    out->arena = opg_arena_create(TRACE_ARENA_LIMIT);
+    days = trace_days(conn, trace_id, err, errlen, &status);
+    if (status != OPG_READ_FOUND)
+        return status;
+
+    status = OPG_READ_ERROR;
+    params[0] = (const char *)trace_id;
+    params[1] = days;
+    res = PQexecParams(conn,
+                       "SELECT start_ns, duration_ns, origin_id, kind, status, span_id,"
+                       " parent_span_id, name, payload FROM spans"
+                       " WHERE trace_id = $1 AND day = ANY($2::integer[])"
+                       " ORDER BY start_ns, span_id",
+                       2, NULL, params, lengths, formats, 1);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        set_err(err, errlen, "reading spans", conn);
+        goto out;
+    }
+    rows = PQntuples(res);
+    if ((size_t)rows > max_spans) {
+        out->truncated = true;
+        rows = (int)max_spans;
+    }
+    if (rows == 0) {
+        status = OPG_READ_NOT_FOUND;
+        goto out;
+    }
+    spans = opg_xcalloc((size_t)rows, sizeof(*spans));
+    span_origin = opg_xcalloc((size_t)rows, sizeof(*span_origin));
+    slots = opg_xcalloc((size_t)rows, sizeof(*slots));
+    for (int r = 0; r < rows; r++) {
+        struct opg_span_row row = {
+            .start_ns = be64(PQgetvalue(res, r, 0)),
+            .duration_ns = be64(PQgetvalue(res, r, 1)),
+            .origin_id = be64(PQgetvalue(res, r, 2)),
+            .kind = be16(PQgetvalue(res, r, 3)),
+            .status = be16(PQgetvalue(res, r, 4)),
+            .trace_id = trace_id,
+            .trace_id_len = 16,
+            .span_id = (const uint8_t *)PQgetvalue(res, r, 5),
+            .span_id_len = (size_t)PQgetlength(res, r, 5),
+            .parent_span_id =
+                PQgetisnull(res, r, 6) ? NULL : (const uint8_t *)PQgetvalue(res, r, 6),
+            .parent_span_id_len = (size_t)PQgetlength(res, r, 6),
+            .name = PQgetvalue(res, r, 7),
+            .name_len = (size_t)PQgetlength(res, r, 7),
+            .payload = (const uint8_t *)PQgetvalue(res, r, 8),
+            .payload_len = (size_t)PQgetlength(res, r, 8),
+        };
+        struct origin_slot *s;
+
+        spans[r] = opg_spans_decode(out->arena, codec, &row, &scratch);
+        if (!spans[r]) {
+            snprintf(err, errlen, "a stored span of this trace is corrupt");
+            goto out;
+        }
+        span_origin[r] = row.origin_id;
+        s = find_origin(slots, n_slots, row.origin_id);
+        if (!s) {
+            s = &slots[n_slots++];
+            s->id = row.origin_id;
+        }
+        s->n++;
+    }
+    PQclear(res);
+    res = NULL;
+
+    if (load_origins(conn, codec, out, slots, n_slots, err, errlen) < 0)
+        goto out;
+    out->rs = opg_arena_alloc(out->arena, n_slots * sizeof(*out->rs));
+    if (!out->rs)
+        goto out_too_big;
+    for (size_t i = 0; i < n_slots; i++) {
+        Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = slots[i].rs->scope_spans[0];
+        ss->spans = opg_arena_alloc(out->arena, slots[i].n * sizeof(*ss->spans));
+        if (!ss->spans)
+            goto out_too_big;
+        ss->n_spans = 0;
+        out->rs[i] = slots[i].rs;
+    }
+    out->n_rs = n_slots;
+    for (int r = 0; r < rows; r++) {
+        Opentelemetry__Proto__Trace__V1__ScopeSpans *ss =
+            find_origin(slots, n_slots, span_origin[r])->rs->scope_spans[0];
+        ss->spans[ss->n_spans++] = spans[r];
+    }
+    out->n_spans = (size_t)rows;
+    status = OPG_READ_FOUND;
+    goto out;
+out_too_big:
+    snprintf(err, errlen, "the trace is too large to load");
+out:
+    PQclear(res);
+    free(days);
+    free(spans);
+    free(span_origin);
+    free(slots);
+    opg_buf_release(&scratch);
+    return status;
+}

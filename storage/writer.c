@@ -1,0 +1,490 @@
+#include "writer.h"
+#include "log.h"
+#include "stats.h"
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RETRY_MIN_MS 100
+#define RETRY_MAX_MS 5000
+
+struct write_item {
+    struct write_item *next;
+    struct opg_span_batch batch;
+    opg_write_done_fn *done;
+    void *ctx;
+    size_t bytes;
+    int64_t queued_ns;
+};
+
+struct writer_thread {
+    struct opg_writer *w;
+    pthread_t tid;
+    PGconn *conn;
+    int32_t days[64]; /* partitions known to exist (a small cache) */
+    int n_days;
+};
+
+struct opg_writer {
+    struct opg_writer_config cfg;
+    pthread_mutex_t lock;
+    pthread_cond_t nonempty;
+    struct write_item *head, *tail;
+    size_t queued_bytes;
+    size_t queued_items;
+    bool stopping;
+    int64_t drain_deadline_ns; /* once stopping: give up on the database after this */
+    struct writer_thread *threads;
+};
+
+static struct opg_metric m_stored = OPG_METRIC_INIT(
+    "otelpg_stored_items_total", "signal=\"traces\"", OPG_COUNTER, "Items committed to PostgreSQL.");
+static struct opg_metric m_failed = OPG_METRIC_INIT(
+    "otelpg_write_failed_items_total", "signal=\"traces\"", OPG_COUNTER,
+    "Items that could not be stored (their request was answered with an error).");
+static struct opg_metric m_txns = OPG_METRIC_INIT("otelpg_write_transactions_total", NULL,
+                                                  OPG_COUNTER, "Write transactions committed.");
+static struct opg_metric m_db_errors = OPG_METRIC_INIT(
+    "otelpg_db_errors_total", "component=\"writer\"", OPG_COUNTER, "Failed database operations.");
+static struct opg_metric m_queue_bytes = OPG_METRIC_INIT(
+    "otelpg_queue_bytes", "signal=\"traces\"", OPG_GAUGE, "Encoded bytes waiting to be written.");
+static struct opg_metric m_queue_items = OPG_METRIC_INIT(
+    "otelpg_queue_batches", "signal=\"traces\"", OPG_GAUGE, "Requests waiting to be written.");
+static struct opg_metric m_batch_items = OPG_METRIC_INIT(
+    "otelpg_write_batch_items_total", NULL, OPG_COUNTER,
+    "Requests written, summed over transactions (divide by transactions for the batch size).");
+static struct opg_histogram h_write = OPG_HISTOGRAM_INIT(
+    "otelpg_write_duration_seconds", NULL, "Time from BEGIN to COMMIT of a write transaction.");
+static struct opg_histogram h_queue_wait = OPG_HISTOGRAM_INIT(
+    "otelpg_queue_wait_seconds", NULL, "Time a request waited in the queue before its commit.");
+
+static void register_metrics(void)
+{
+    static bool done;
+
+    if (done)
+        return;
+    done = true;
+    opg_stats_register(&m_stored);
+    opg_stats_register(&m_failed);
+    opg_stats_register(&m_txns);
+    opg_stats_register(&m_batch_items);
+    opg_stats_register(&m_db_errors);
+    opg_stats_register(&m_queue_bytes);
+    opg_stats_register(&m_queue_items);
+    opg_stats_register_histogram(&h_write);
+    opg_stats_register_histogram(&h_queue_wait);
+}
+
+/* ---- the queue ---------------------------------------------------------- */
+
+int opg_writer_submit(struct opg_writer *w, struct opg_span_batch *batch, opg_write_done_fn *done,
+                      void *ctx)
+{
+    size_t bytes = batch->span_rows.len + batch->origin_rows.len + sizeof(struct write_item);
+    struct write_item *it;
+
+    pthread_mutex_lock(&w->lock);
+    if (w->stopping || (w->queued_items && w->queued_bytes + bytes > w->cfg.queue_max_bytes)) {
+        pthread_mutex_unlock(&w->lock);
+        return -1;
+    }
+    it = opg_xcalloc(1, sizeof(*it));
+    it->batch = *batch;
+    opg_span_batch_init(batch);
+    it->done = done;
+    it->ctx = ctx;
+    it->bytes = bytes;
+    it->queued_ns = opg_now_mono_ns();
+    if (w->tail)
+        w->tail->next = it;
+    else
+        w->head = it;
+    w->tail = it;
+    w->queued_bytes += bytes;
+    w->queued_items++;
+    opg_stats_set(&m_queue_bytes, (int64_t)w->queued_bytes);
+    opg_stats_set(&m_queue_items, (int64_t)w->queued_items);
+    pthread_cond_signal(&w->nonempty);
+    pthread_mutex_unlock(&w->lock);
+    return 0;
+}
+
+size_t opg_writer_queued_bytes(struct opg_writer *w)
+{
+    size_t n;
+
+    pthread_mutex_lock(&w->lock);
+    n = w->queued_bytes;
+    pthread_mutex_unlock(&w->lock);
+    return n;
+}
+
+/* Takes up to txn_max_bytes of batches (at least one); NULL once stopped and empty. */
+static struct write_item *take(struct opg_writer *w)
+{
+    struct write_item *first, *last;
+    size_t bytes;
+
+    pthread_mutex_lock(&w->lock);
+    while (!w->head && !w->stopping)
+        pthread_cond_wait(&w->nonempty, &w->lock);
+    first = w->head;
+    if (!first) {
+        pthread_mutex_unlock(&w->lock);
+        return NULL;
+    }
+    last = first;
+    bytes = first->bytes;
+    w->queued_items--;
+    while (last->next && bytes + last->next->bytes <= w->cfg.txn_max_bytes) {
+        last = last->next;
+        bytes += last->bytes;
+        w->queued_items--;
+    }
+    w->head = last->next;
+    if (!w->head)
+        w->tail = NULL;
+    last->next = NULL;
+    w->queued_bytes -= bytes;
+    opg_stats_set(&m_queue_bytes, (int64_t)w->queued_bytes);
+    opg_stats_set(&m_queue_items, (int64_t)w->queued_items);
+    pthread_mutex_unlock(&w->lock);
+    return first;
+}
+
+static void finish(struct write_item *it, int status)
+{
+    opg_span_batch_release(&it->batch);
+    it->done(it->ctx, status);
+    free(it);
+}
+
+/* ---- the database side ---------------------------------------------------- */
+
+static const char COPY_HEADER[] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
+#define COPY_HEADER_LEN 19
+
+static const char SQL_SESSION[] =
+    "SET client_min_messages = warning;"
+    "CREATE TEMP TABLE IF NOT EXISTS spans_stage (LIKE spans) ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE IF NOT EXISTS origins_stage (id bigint, service text, body bytea)"
+    " ON COMMIT DELETE ROWS;";
+
+static const char SQL_ORIGINS[] =
+    "INSERT INTO origins (id, service, body)"
+    " SELECT DISTINCT ON (id) id, service, body FROM origins_stage ORDER BY id"
+    " ON CONFLICT (id) DO NOTHING";
+
+/* Spans in, and the per-trace summaries merged from what was really inserted
+ * (a duplicate span inserts nothing, so it counts nothing). Ordered by key so
+ * that concurrent writers take row locks in one order. */
+static const char SQL_SPANS[] =
+    "WITH ins AS ("
+    " INSERT INTO spans SELECT * FROM spans_stage ON CONFLICT DO NOTHING"
+    " RETURNING day, trace_id, parent_span_id, start_ns, duration_ns, status, service, name)"
+    " INSERT INTO traces (start_ns, end_ns, day, span_count, error_count, trace_id,"
+    "   root_service, root_name)"
+    " SELECT min(start_ns), max(start_ns + duration_ns), day, count(*),"
+    "   count(*) FILTER (WHERE status = 2), trace_id,"
+    "   min(service) FILTER (WHERE parent_span_id IS NULL),"
+    "   min(name) FILTER (WHERE parent_span_id IS NULL)"
+    " FROM ins GROUP BY trace_id, day ORDER BY trace_id, day"
+    " ON CONFLICT (trace_id, day) DO UPDATE SET"
+    "   start_ns = least(traces.start_ns, excluded.start_ns),"
+    "   end_ns = greatest(traces.end_ns, excluded.end_ns),"
+    "   span_count = traces.span_count + excluded.span_count,"
+    "   error_count = traces.error_count + excluded.error_count,"
+    "   root_service = coalesce(traces.root_service, excluded.root_service),"
+    "   root_name = coalesce(traces.root_name, excluded.root_name)";
+
+enum db_result {
+    DB_OK,
+    DB_RETRY,   /* connection lost, deadlock, out of resources: try again as is */
+    DB_BAD_DATA /* the data itself was refused: isolate the culprit */
+};
+
+static enum db_result classify(PGconn *conn, PGresult *res)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+    if (PQstatus(conn) != CONNECTION_OK || !state)
+        return DB_RETRY;
+    /* 08 connection, 40 transaction rollback (deadlock), 53 resources,
+     * 57 operator intervention (shutdown), 58 system error */
+    if (!strncmp(state, "08", 2) || !strncmp(state, "40", 2) || !strncmp(state, "53", 2) ||
+        !strncmp(state, "57", 2) || !strncmp(state, "58", 2))
+        return DB_RETRY;
+    return DB_BAD_DATA;
+}
+
+static enum db_result exec_cmd(PGconn *conn, const char *sql, const char *what)
+{
+    PGresult *res = PQexec(conn, sql);
+    enum db_result r = DB_OK;
+
+    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+        r = classify(conn, res);
+        opg_stats_add(&m_db_errors, 1);
+        OPG_LOG_EVERY(10, OPG_LOG_WARN, "writer: %s: %s", what, PQerrorMessage(conn));
+    }
+    PQclear(res);
+    return r;
+}
+
+static enum db_result copy_in(PGconn *conn, const char *table, struct write_item *items,
+                              bool origins)
+{
+    char sql[96];
+    PGresult *res;
+    enum db_result r = DB_OK;
+    static const char trailer[2] = {'\xff', '\xff'};
+
+    snprintf(sql, sizeof(sql), "COPY %s FROM STDIN (FORMAT binary)", table);
+    res = PQexec(conn, sql);
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        r = classify(conn, res);
+        OPG_LOG_EVERY(10, OPG_LOG_WARN, "writer: %s: %s", sql, PQerrorMessage(conn));
+        PQclear(res);
+        return r;
+    }
+    PQclear(res);
+    int ok = PQputCopyData(conn, COPY_HEADER, COPY_HEADER_LEN) == 1;
+    for (struct write_item *it = items; ok && it; it = it->next) {
+        struct opg_buf *b = origins ? &it->batch.origin_rows : &it->batch.span_rows;
+        if (b->len)
+            ok = PQputCopyData(conn, b->data, (int)b->len) == 1;
+    }
+    if (ok)
+        ok = PQputCopyData(conn, trailer, 2) == 1;
+    PQputCopyEnd(conn, ok ? NULL : "otelpg: aborted");
+    while ((res = PQgetResult(conn))) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && r == DB_OK) {
+            r = classify(conn, res);
+            OPG_LOG_EVERY(10, OPG_LOG_WARN, "writer: COPY %s: %s", table, PQerrorMessage(conn));
+        }
+        PQclear(res);
+    }
+    if (!ok && r == DB_OK)
+        r = DB_RETRY;
+    return r;
+}
+
+static bool day_known(struct writer_thread *t, int32_t day)
+{
+    for (int i = 0; i < t->n_days; i++)
+        if (t->days[i] == day)
+            return true;
+    return false;
+}
+
+static enum db_result ensure_days(struct writer_thread *t, struct write_item *items)
+{
+    for (struct write_item *it = items; it; it = it->next) {
+        for (int i = 0; i < it->batch.n_days; i++) {
+            int32_t day = it->batch.days[i];
+            char v[16];
+            const char *params[1] = {v};
+            PGresult *res;
+
+            if (day_known(t, day))
+                continue;
+            snprintf(v, sizeof(v), "%d", (int)day);
+            res = PQexecParams(t->conn, "SELECT otelpg_ensure_day($1::integer)", 1, NULL, params,
+                               NULL, NULL, 0);
+            if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                enum db_result r = classify(t->conn, res);
+                opg_stats_add(&m_db_errors, 1);
+                OPG_LOG_EVERY(10, OPG_LOG_WARN, "writer: creating partitions for day %d: %s",
+                              (int)day, PQerrorMessage(t->conn));
+                PQclear(res);
+                return r;
+            }
+            PQclear(res);
+            if (t->n_days == (int)(sizeof(t->days) / sizeof(t->days[0])))
+                t->n_days = 0; /* forget everything: re-checking is cheap */
+            t->days[t->n_days++] = day;
+        }
+    }
+    return DB_OK;
+}
+
+static enum db_result write_items(struct writer_thread *t, struct write_item *items)
+{
+    int64_t t0 = opg_now_mono_ns();
+    enum db_result r;
+
+    if ((r = ensure_days(t, items)) != DB_OK)
+        return r;
+    if ((r = exec_cmd(t->conn, "BEGIN", "BEGIN")) != DB_OK)
+        return r;
+    if ((r = copy_in(t->conn, "origins_stage", items, true)) != DB_OK ||
+        (r = exec_cmd(t->conn, SQL_ORIGINS, "inserting origins")) != DB_OK ||
+        (r = copy_in(t->conn, "spans_stage", items, false)) != DB_OK ||
+        (r = exec_cmd(t->conn, SQL_SPANS, "inserting spans")) != DB_OK ||
+        (r = exec_cmd(t->conn, "COMMIT", "COMMIT")) != DB_OK) {
+        if (PQstatus(t->conn) == CONNECTION_OK)
+            exec_cmd(t->conn, "ROLLBACK", "ROLLBACK");
+        return r;
+    }
+    opg_stats_observe_ns(&h_write, opg_now_mono_ns() - t0);
+    opg_stats_add(&m_txns, 1);
+    return DB_OK;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static bool gave_up(struct opg_writer *w)
+{
+    bool r;
+
+    pthread_mutex_lock(&w->lock);
+    r = w->stopping && opg_now_mono_ns() > w->drain_deadline_ns;
+    pthread_mutex_unlock(&w->lock);
+    return r;
+}
+
+static int connect_db(struct writer_thread *t)
+{
+    PQfinish(t->conn);
+    t->conn = PQconnectdb(t->w->cfg.conninfo);
+    if (PQstatus(t->conn) != CONNECTION_OK) {
+        OPG_LOG_EVERY(10, OPG_LOG_WARN, "writer: cannot connect to PostgreSQL: %s",
+                      PQerrorMessage(t->conn));
+        opg_stats_add(&m_db_errors, 1);
+        return -1;
+    }
+    if (exec_cmd(t->conn, SQL_SESSION, "preparing the session") != DB_OK)
+        return -1;
+    t->n_days = 0;
+    return 0;
+}
+
+static void complete(struct write_item *items, int status)
+{
+    int64_t now = opg_now_mono_ns();
+    size_t spans = 0, n = 0;
+
+    while (items) {
+        struct write_item *next = items->next;
+        spans += items->batch.n_spans;
+        n++;
+        opg_stats_observe_ns(&h_queue_wait, now - items->queued_ns);
+        finish(items, status);
+        items = next;
+    }
+    if (status == 0) {
+        opg_stats_add(&m_stored, (int64_t)spans);
+        opg_stats_add(&m_batch_items, (int64_t)n);
+    } else {
+        opg_stats_add(&m_failed, (int64_t)spans);
+    }
+}
+
+/*
+ * Writes items, retrying while the database is unreachable. When the data
+ * itself is refused, each request is retried alone so that one bad request
+ * fails by itself and the others are stored.
+ */
+static void write_with_retry(struct writer_thread *t, struct write_item *items)
+{
+    long backoff = RETRY_MIN_MS;
+
+    for (;;) {
+        enum db_result r;
+
+        if (!t->conn || PQstatus(t->conn) != CONNECTION_OK) {
+            if (connect_db(t) < 0)
+                goto wait;
+        }
+        r = write_items(t, items);
+        if (r == DB_OK) {
+            complete(items, 0);
+            return;
+        }
+        if (r == DB_BAD_DATA) {
+            if (!items->next) {
+                opg_error("writer: PostgreSQL refused a request's data; it is answered with "
+                          "an error");
+                complete(items, -1);
+                return;
+            }
+            while (items) {
+                struct write_item *next = items->next;
+                items->next = NULL;
+                write_with_retry(t, items);
+                items = next;
+            }
+            return;
+        }
+    wait:
+        if (gave_up(t->w)) {
+            opg_error("writer: stopping with the database unreachable; failing the rest");
+            complete(items, -1);
+            return;
+        }
+        sleep_ms(backoff + rand() % (backoff / 2 + 1));
+        backoff = backoff * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : backoff * 2;
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    struct writer_thread *t = arg;
+    struct write_item *items;
+
+    while ((items = take(t->w)))
+        write_with_retry(t, items);
+    PQfinish(t->conn);
+    t->conn = NULL;
+    return NULL;
+}
+
+struct opg_writer *opg_writer_create(const struct opg_writer_config *cfg)
+{
+    struct opg_writer *w = opg_xcalloc(1, sizeof(*w));
+
+    register_metrics();
+    w->cfg = *cfg;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->nonempty, NULL);
+    w->threads = opg_xcalloc((size_t)cfg->threads, sizeof(*w->threads));
+    for (int i = 0; i < cfg->threads; i++) {
+        w->threads[i].w = w;
+        if (pthread_create(&w->threads[i].tid, NULL, writer_main, &w->threads[i]) != 0) {
+            opg_error("writer: cannot start thread %d", i);
+            w->cfg.threads = i;
+            opg_writer_destroy(w, 0);
+            return NULL;
+        }
+    }
+    return w;
+}
+
+void opg_writer_destroy(struct opg_writer *w, long long drain_ms)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->lock);
+    w->stopping = true;
+    w->drain_deadline_ns = opg_now_mono_ns() + drain_ms * 1000000LL;
+    pthread_cond_broadcast(&w->nonempty);
+    pthread_mutex_unlock(&w->lock);
+    for (int i = 0; i < w->cfg.threads; i++)
+        pthread_join(w->threads[i].tid, NULL);
+    /* with no threads left (none started), fail what is queued */
+    if (w->head)
+        complete(w->head, -1);
+    free(w->threads);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->nonempty);
+    free(w);
+}
