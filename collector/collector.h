@@ -50,9 +50,8 @@ struct collector {
 
 /* The libmicrohttpd callbacks of the OTLP/HTTP endpoint (ingest.c). */
 enum MHD_Result opg_ingest_handler(void *cls, struct MHD_Connection *conn, const char *url,
-                                   const char *method, const char *version,
-                                   const char *upload_data, size_t *upload_data_size,
-                                   void **req_cls);
+                                   const char *method, const char *version, const char *upload_data,
+                                   size_t *upload_data_size, void **req_cls);
 void opg_ingest_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                           enum MHD_RequestTerminationCode toe);
 void opg_ingest_register_metrics(void);

@@ -19,10 +19,10 @@
 #include <strings.h>
 #include <zlib.h>
 
-#define INFLATE_CHUNK (64 * 1024)
-#define GRPC_INVALID_ARGUMENT 3
+#define INFLATE_CHUNK           (64 * 1024)
+#define GRPC_INVALID_ARGUMENT   3
 #define GRPC_RESOURCE_EXHAUSTED 8
-#define GRPC_UNAVAILABLE 14
+#define GRPC_UNAVAILABLE        14
 
 enum req_state {
     REQ_RECEIVING,  /* reading the body */
@@ -83,21 +83,21 @@ static struct opg_metric m_rejected[R_COUNT] = {
     OPG_METRIC_INIT("otelpg_rejected_requests_total", "reason=\"queue_full\"", OPG_COUNTER, ""),
     OPG_METRIC_INIT("otelpg_rejected_requests_total", "reason=\"write_failed\"", OPG_COUNTER, ""),
 };
-static struct opg_metric m_requests = OPG_METRIC_INIT(
-    "otelpg_received_requests_total", "signal=\"traces\",transport=\"http\"", OPG_COUNTER,
-    "Export requests received.");
-static struct opg_metric m_items = OPG_METRIC_INIT(
-    "otelpg_received_items_total", "signal=\"traces\",transport=\"http\"", OPG_COUNTER,
-    "Items (spans, log records, points) accepted for storage.");
-static struct opg_metric m_items_rejected = OPG_METRIC_INIT(
-    "otelpg_rejected_items_total", "signal=\"traces\",transport=\"http\"", OPG_COUNTER,
-    "Items refused inside accepted requests (partial success).");
-static struct opg_metric m_bytes = OPG_METRIC_INIT(
-    "otelpg_received_bytes_total", "signal=\"traces\",transport=\"http\"", OPG_COUNTER,
-    "Request body bytes after decompression.");
-static struct opg_histogram h_ack = OPG_HISTOGRAM_INIT(
-    "otelpg_export_duration_seconds", "signal=\"traces\"",
-    "Time from a complete request body to its answer (decode, queue, commit).");
+static struct opg_metric m_requests =
+    OPG_METRIC_INIT("otelpg_received_requests_total", "signal=\"traces\",transport=\"http\"",
+                    OPG_COUNTER, "Export requests received.");
+static struct opg_metric m_items =
+    OPG_METRIC_INIT("otelpg_received_items_total", "signal=\"traces\",transport=\"http\"",
+                    OPG_COUNTER, "Items (spans, log records, points) accepted for storage.");
+static struct opg_metric m_items_rejected =
+    OPG_METRIC_INIT("otelpg_rejected_items_total", "signal=\"traces\",transport=\"http\"",
+                    OPG_COUNTER, "Items refused inside accepted requests (partial success).");
+static struct opg_metric m_bytes =
+    OPG_METRIC_INIT("otelpg_received_bytes_total", "signal=\"traces\",transport=\"http\"",
+                    OPG_COUNTER, "Request body bytes after decompression.");
+static struct opg_histogram h_ack =
+    OPG_HISTOGRAM_INIT("otelpg_export_duration_seconds", "signal=\"traces\"",
+                       "Time from a complete request body to its answer (decode, queue, commit).");
 
 void opg_ingest_register_metrics(void)
 {
@@ -154,17 +154,16 @@ static enum MHD_Result answer_status(struct MHD_Connection *conn, unsigned statu
         snprintf(retry, sizeof(retry), "%lld", (retry_after_ms + 999) / 1000);
         hdr = MHD_HTTP_HEADER_RETRY_AFTER;
     }
-    return opg_http_respond_buf_hdr(conn, status,
-                                    json ? "application/json" : "application/x-protobuf", &b, hdr,
-                                    retry);
+    return opg_http_respond_buf_hdr(
+        conn, status, json ? "application/json" : "application/x-protobuf", &b, hdr, retry);
 }
 
-static void decide(struct ingest_req *req, unsigned status, enum reject_reason why,
-                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void decide(struct ingest_req *req, unsigned status, enum reject_reason why, const char *fmt,
+                   ...) __attribute__((format(printf, 4, 5)));
 
 /* Fixes the (error) answer of a request and counts it. */
-static void decide(struct ingest_req *req, unsigned status, enum reject_reason why,
-                   const char *fmt, ...)
+static void decide(struct ingest_req *req, unsigned status, enum reject_reason why, const char *fmt,
+                   ...)
 {
     va_list ap;
 
@@ -194,7 +193,8 @@ static enum MHD_Result answer(struct ingest_req *req)
 /* "application/x-protobuf; charset=..." → protobuf; returns -1 for other types. */
 static int media_type(struct MHD_Connection *conn, bool *json)
 {
-    const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    const char *ct =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     size_t n;
 
     if (!ct)
@@ -343,8 +343,8 @@ static bool process(struct ingest_req *req)
                                sizeof(err));
     opg_buf_release(&req->body);
     if (status != 0) {
-        decide(req, (unsigned)status,
-               status == MHD_HTTP_CONTENT_TOO_LARGE ? R_TOO_LARGE : R_DECODE, "%s", err);
+        decide(req, (unsigned)status, status == MHD_HTTP_CONTENT_TOO_LARGE ? R_TOO_LARGE : R_DECODE,
+               "%s", err);
         goto out;
     }
     req->status = MHD_HTTP_OK;
@@ -360,8 +360,7 @@ static bool process(struct ingest_req *req)
     MHD_suspend_connection(req->conn);
     if (opg_writer_submit(col->writer, &batch, write_done, req) == 0)
         return true;
-    decide(req, MHD_HTTP_SERVICE_UNAVAILABLE, R_QUEUE_FULL,
-           "the write queue is full; retry later");
+    decide(req, MHD_HTTP_SERVICE_UNAVAILABLE, R_QUEUE_FULL, "the write queue is full; retry later");
     req->state = REQ_ANSWERED;
     MHD_resume_connection(req->conn);
     opg_span_batch_release(&batch);
@@ -406,8 +405,7 @@ static enum MHD_Result first_call(struct collector *col, struct MHD_Connection *
     if (media_type(conn, &json) < 0) {
         opg_stats_add(&m_rejected[R_MEDIA_TYPE], 1);
         return answer_status(conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, true,
-                             "Content-Type must be application/x-protobuf or application/json",
-                             0);
+                             "Content-Type must be application/x-protobuf or application/json", 0);
     }
     enc = content_encoding(conn);
     if (enc < 0) {
@@ -434,9 +432,8 @@ static enum MHD_Result first_call(struct collector *col, struct MHD_Connection *
 }
 
 enum MHD_Result opg_ingest_handler(void *cls, struct MHD_Connection *conn, const char *url,
-                                   const char *method, const char *version,
-                                   const char *upload_data, size_t *upload_data_size,
-                                   void **req_cls)
+                                   const char *method, const char *version, const char *upload_data,
+                                   size_t *upload_data_size, void **req_cls)
 {
     struct collector *col = cls;
     struct ingest_req *req = *req_cls;

@@ -3,7 +3,6 @@
 #include "otlp_json.h"
 
 #include <microhttpd.h>
-#include <pthread.h>
 #include <stdio.h>
 
 /* Decoded structures may take this many times the body's size, plus a floor,
@@ -11,33 +10,6 @@
  * large empty message, and this keeps such bodies from expanding unbounded. */
 #define DECODE_MEMORY_RATIO 16
 #define DECODE_MEMORY_FLOOR (1u << 20)
-
-/* One codec per HTTP thread, made on first use and freed with the thread. */
-static pthread_key_t codec_key;
-static pthread_once_t codec_once = PTHREAD_ONCE_INIT;
-
-static void codec_free(void *p)
-{
-    opg_codec_destroy(p);
-}
-
-static void codec_key_make(void)
-{
-    pthread_key_create(&codec_key, codec_free);
-}
-
-static struct opg_codec *thread_codec(int level)
-{
-    struct opg_codec *c;
-
-    pthread_once(&codec_once, codec_key_make);
-    c = pthread_getspecific(codec_key);
-    if (!c) {
-        c = opg_codec_create(level);
-        pthread_setspecific(codec_key, c);
-    }
-    return c;
-}
 
 int opg_traces_decode(const struct collector_config *cfg, const char *body, size_t len, bool json,
                       struct opg_span_batch *batch, char *err, size_t errlen)
@@ -59,6 +31,16 @@ int opg_traces_decode(const struct collector_config *cfg, const char *body, size
             goto out;
     } else {
         ProtobufCAllocator al = opg_arena_pb_allocator(arena);
+        /* request > resource spans > scope spans > span > key-value > any
+         * value: six levels before attribute values nest */
+        if (opg_pb_check_depth(
+                &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor,
+                (const uint8_t *)(body ? body : ""), len,
+                6 + 2 * (int)cfg->max_anyvalue_depth) < 0) {
+            snprintf(err, errlen, "attribute values nest deeper than %lld levels",
+                     cfg->max_anyvalue_depth);
+            goto out;
+        }
         req = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
             &al, len, (const uint8_t *)(body ? body : ""));
         if (!req) {
@@ -66,13 +48,14 @@ int opg_traces_decode(const struct collector_config *cfg, const char *body, size
                 snprintf(err, errlen, "the request decodes to more memory than allowed");
                 ret = MHD_HTTP_CONTENT_TOO_LARGE;
             } else {
-                snprintf(err, errlen, "cannot decode the body as an ExportTraceServiceRequest "
-                                      "protobuf message");
+                snprintf(err, errlen,
+                         "cannot decode the body as an ExportTraceServiceRequest "
+                         "protobuf message");
             }
             goto out;
         }
     }
-    codec = thread_codec((int)cfg->zstd_level);
+    codec = opg_codec_thread((int)cfg->zstd_level);
     win.now_ns = opg_now_wall_ns();
     win.accept_past_ns = cfg->accept_past_ms * 1000000LL;
     win.accept_future_ns = cfg->accept_future_ms * 1000000LL;

@@ -18,7 +18,10 @@ struct opg_buf {
     size_t cap;
 };
 
-#define OPG_BUF_INIT {NULL, 0, 0}
+#define OPG_BUF_INIT                                                                               \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 void opg_buf_init(struct opg_buf *b);
 /* Frees the contents; the buffer may be reused after opg_buf_init(). */

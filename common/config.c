@@ -35,9 +35,9 @@ static int parse_scaled(const char *s, long long *out, const char *const *units,
 
 int opg_parse_size(const char *s, long long *out)
 {
-    static const char *const units[] = {"b", "k", "kb", "kib", "m", "mb", "mib", "g", "gb", "gib",
-                                        NULL};
-    static const long long scale[] = {1,       1,       1024,    1024,    1024,      1 << 20,
+    static const char *const units[] = {"b",   "k", "kb", "kib", "m", "mb",
+                                        "mib", "g", "gb", "gib", NULL};
+    static const long long scale[] = {1,       1,       1024,    1024,    1024,     1 << 20,
                                       1 << 20, 1 << 20, 1 << 30, 1 << 30, 1LL << 30};
     return parse_scaled(s, out, units, scale);
 }
@@ -165,8 +165,8 @@ static void print_help(const struct opg_option *opts, const char *prog, const ch
            "variable, default):\n",
            prog, summary);
     for (const struct opg_option *o = opts; o->name; o++) {
-        printf("  --%s %s\n      %s (env %s, default '%s')\n", o->name, type_hint(o->type),
-               o->help, o->env, o->defval ? o->defval : "");
+        printf("  --%s %s\n      %s (env %s, default '%s')\n", o->name, type_hint(o->type), o->help,
+               o->env, o->defval ? o->defval : "");
     }
     printf("  --help\n      Print this help and exit.\n\nSIZE accepts k/m/g suffixes; DURATION "
            "accepts ms/s/m/h/d.\n");
@@ -229,8 +229,8 @@ void opg_config_log(const struct opg_option *opts, const void *cfg)
     for (const struct opg_option *o = opts; o->name; o++) {
         const char *field = (const char *)cfg + o->offset;
         /* never print credentials that may sit in a connection string or token */
-        int secret = strstr(o->name, "token") || strstr(o->name, "secret") ||
-                     strstr(o->name, "password");
+        int secret =
+            strstr(o->name, "token") || strstr(o->name, "secret") || strstr(o->name, "password");
         switch (o->type) {
         case OPG_OPT_STR: {
             const char *v = *(const char *const *)field;

@@ -30,7 +30,10 @@ struct opg_option {
     const char *help;
 };
 
-#define OPG_OPT_END {NULL, NULL, OPG_OPT_STR, NULL, 0, 0, 0, NULL}
+#define OPG_OPT_END                                                                                \
+    {                                                                                              \
+        NULL, NULL, OPG_OPT_STR, NULL, 0, 0, 0, NULL                                               \
+    }
 
 /*
  * Fills cfg from defaults, the environment and argv.

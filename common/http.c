@@ -41,13 +41,12 @@ struct MHD_Daemon *opg_http_start(const struct opg_http_config *cfg,
         flags |= MHD_USE_IPv6;
     if (cfg->suspend_resume)
         flags |= MHD_ALLOW_SUSPEND_RESUME;
-    d = MHD_start_daemon(flags, port, NULL, NULL, handler, handler_cls, MHD_OPTION_SOCK_ADDR,
-                         ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
-                         MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
-                         MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout_s,
-                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->connection_memory,
-                         MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
-                         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+    d = MHD_start_daemon(
+        flags, port, NULL, NULL, handler, handler_cls, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
+        cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->connection_memory, MHD_OPTION_NOTIFY_COMPLETED,
+        completed, completed_cls, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!d)
         opg_error("cannot listen on %s (address in use, or not permitted?)", cfg->listen);
@@ -55,13 +54,12 @@ struct MHD_Daemon *opg_http_start(const struct opg_http_config *cfg,
 }
 
 enum MHD_Result opg_http_respond_buf_hdr(struct MHD_Connection *c, unsigned status,
-                                         const char *ctype, struct opg_buf *body,
-                                         const char *name, const char *value)
+                                         const char *ctype, struct opg_buf *body, const char *name,
+                                         const char *value)
 {
     size_t len;
     char *data = opg_buf_detach(body, &len);
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer_with_free_callback(len, data, &free);
+    struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(len, data, &free);
     enum MHD_Result ret;
 
     if (!r) {

@@ -15,7 +15,9 @@
 
 #include "buf.h"
 
-#define OPG_JSONW_MAX_DEPTH 128
+/* Callers bound their nesting below this (attribute values are bounded at
+ * ingest); past it the writer stops tracking levels and commas go wrong. */
+#define OPG_JSONW_MAX_DEPTH 512
 
 struct opg_jw {
     struct opg_buf *out; /* borrowed */
@@ -49,8 +51,8 @@ void opg_jw_base64(struct opg_jw *w, const uint8_t *p, size_t n);
 void opg_jw_raw(struct opg_jw *w, const char *json, size_t n);
 
 /* Key-value shorthands. */
-#define opg_jw_kstr(w, k, s) (opg_jw_key(w, k), opg_jw_cstr(w, s))
-#define opg_jw_kint(w, k, v) (opg_jw_key(w, k), opg_jw_int(w, v))
+#define opg_jw_kstr(w, k, s)  (opg_jw_key(w, k), opg_jw_cstr(w, s))
+#define opg_jw_kint(w, k, v)  (opg_jw_key(w, k), opg_jw_int(w, v))
 #define opg_jw_kbool(w, k, v) (opg_jw_key(w, k), opg_jw_bool(w, v))
 
 #endif

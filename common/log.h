@@ -19,8 +19,8 @@ int opg_log_parse_level(const char *s, enum opg_log_level *out);
 void opg_log(enum opg_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define opg_debug(...) opg_log(OPG_LOG_DEBUG, __VA_ARGS__)
-#define opg_info(...) opg_log(OPG_LOG_INFO, __VA_ARGS__)
-#define opg_warn(...) opg_log(OPG_LOG_WARN, __VA_ARGS__)
+#define opg_info(...)  opg_log(OPG_LOG_INFO, __VA_ARGS__)
+#define opg_warn(...)  opg_log(OPG_LOG_WARN, __VA_ARGS__)
 #define opg_error(...) opg_log(OPG_LOG_ERROR, __VA_ARGS__)
 
 struct opg_log_limiter {
@@ -36,7 +36,7 @@ int opg_log_allow(struct opg_log_limiter *l, int interval_s, uint64_t *suppresse
         static struct opg_log_limiter lim_;                                                        \
         uint64_t sup_;                                                                             \
         if (opg_log_allow(&lim_, (interval_s), &sup_))                                             \
-            opg_log((level), fmt " (%llu similar suppressed)", ##__VA_ARGS__,                     \
+            opg_log((level), fmt " (%llu similar suppressed)", ##__VA_ARGS__,                      \
                     (unsigned long long)sup_);                                                     \
     } while (0)
 

@@ -1,5 +1,6 @@
 #include "otlp.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 const char *opg_signal_name(enum opg_signal s)
@@ -25,13 +26,14 @@ bool opg_otlp_id_valid(const uint8_t *id, size_t n, size_t len)
     return false;
 }
 
-const char *opg_otlp_attr_str(Opentelemetry__Proto__Common__V1__KeyValue *const *attrs,
-                              size_t n, const char *key)
+const char *opg_otlp_attr_str(Opentelemetry__Proto__Common__V1__KeyValue *const *attrs, size_t n,
+                              const char *key)
 {
     for (size_t i = 0; i < n; i++) {
         const Opentelemetry__Proto__Common__V1__KeyValue *kv = attrs[i];
         if (kv->key && !strcmp(kv->key, key) && kv->value &&
-            kv->value->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE)
+            kv->value->value_case ==
+                OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE)
             return kv->value->string_value;
     }
     return NULL;
@@ -55,8 +57,7 @@ int opg_otlp_span_kind_from_name(const char *s)
 
 int opg_otlp_status_code_from_name(const char *s)
 {
-    static const char *const names[] = {"STATUS_CODE_UNSET", "STATUS_CODE_OK",
-                                        "STATUS_CODE_ERROR"};
+    static const char *const names[] = {"STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"};
     return lookup(s, names, 3);
 }
 
@@ -81,4 +82,80 @@ int opg_otlp_temporality_from_name(const char *s)
                                         "AGGREGATION_TEMPORALITY_DELTA",
                                         "AGGREGATION_TEMPORALITY_CUMULATIVE"};
     return lookup(s, names, 3);
+}
+
+static int read_varint(const uint8_t *p, size_t len, size_t *at, uint64_t *v)
+{
+    uint64_t r = 0;
+
+    for (int shift = 0; shift < 64 && *at < len; shift += 7) {
+        uint8_t b = p[(*at)++];
+        r |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *v = r;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int opg_pb_check_depth(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
+                       int max_depth)
+{
+    struct level {
+        const ProtobufCMessageDescriptor *desc;
+        size_t end;
+    } * stack;
+    int depth = 0, ret = 0;
+    size_t at = 0;
+
+    stack = malloc(sizeof(*stack) * ((size_t)max_depth + 1));
+    if (!stack)
+        return -1;
+    stack[0].desc = desc;
+    stack[0].end = len;
+    while (depth >= 0) {
+        uint64_t key, n;
+        const ProtobufCFieldDescriptor *f;
+
+        if (at >= stack[depth].end) {
+            depth--;
+            continue;
+        }
+        if (read_varint(data, stack[depth].end, &at, &key) < 0)
+            break; /* malformed: unpack will say so */
+        switch (key & 7) {
+        case 0:
+            if (read_varint(data, stack[depth].end, &at, &n) < 0)
+                goto out;
+            break;
+        case 1:
+            at += 8;
+            break;
+        case 5:
+            at += 4;
+            break;
+        case 2:
+            if (read_varint(data, stack[depth].end, &at, &n) < 0 || n > stack[depth].end - at)
+                goto out;
+            f = protobuf_c_message_descriptor_get_field(stack[depth].desc, (unsigned)(key >> 3));
+            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+                if (depth == max_depth) {
+                    ret = -1;
+                    goto out;
+                }
+                depth++;
+                stack[depth].desc = f->descriptor;
+                stack[depth].end = at + n;
+                continue;
+            }
+            at += n;
+            break;
+        default:
+            goto out; /* groups and bad wire types: unpack refuses them */
+        }
+    }
+out:
+    free(stack);
+    return ret;
 }

@@ -21,7 +21,7 @@ enum opg_signal {
 };
 
 #define OPG_TRACE_ID_LEN 16
-#define OPG_SPAN_ID_LEN 8
+#define OPG_SPAN_ID_LEN  8
 
 /* "traces", "logs", "metrics". */
 const char *opg_signal_name(enum opg_signal s);
@@ -30,13 +30,23 @@ const char *opg_signal_name(enum opg_signal s);
 bool opg_otlp_id_valid(const uint8_t *id, size_t n, size_t len);
 
 /* The string value of attribute key among attrs, or NULL (borrowed). */
-const char *opg_otlp_attr_str(Opentelemetry__Proto__Common__V1__KeyValue *const *attrs,
-                              size_t n, const char *key);
+const char *opg_otlp_attr_str(Opentelemetry__Proto__Common__V1__KeyValue *const *attrs, size_t n,
+                              const char *key);
 
 /* "SPAN_KIND_SERVER" → 2 style look-ups used by the JSON decoder; -1 if unknown. */
 int opg_otlp_span_kind_from_name(const char *s);
 int opg_otlp_status_code_from_name(const char *s);
 int opg_otlp_severity_from_name(const char *s);
 int opg_otlp_temporality_from_name(const char *s);
+
+/*
+ * Checks, without recursion, that protobuf data of message type desc nests
+ * messages at most max_depth deep. protobuf-c's unpack recurses once per
+ * level, so a few megabytes of nested kvlists would otherwise exhaust the
+ * stack. Returns 0 if within the bound (or malformed in a way unpack will
+ * refuse itself), -1 if too deep.
+ */
+int opg_pb_check_depth(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
+                       int max_depth);
 
 #endif

@@ -15,7 +15,7 @@
 #include "otlp.h"
 
 /* Decoder results. */
-#define OPG_DECODE_OK 0
+#define OPG_DECODE_OK      0
 #define OPG_DECODE_INVALID (-1) /* not valid OTLP JSON: answer 400 */
 #define OPG_DECODE_TOO_BIG (-2) /* the arena limit was reached: answer 413 */
 
@@ -34,13 +34,14 @@
  * length decodes to a 1-byte ID so that per-span validation rejects that span
  * alone (partial success) instead of the whole request. "" decodes to empty.
  */
-int opg_otlp_json_decode_traces(const char *body, size_t len, struct opg_arena *arena,
-                                int max_depth,
-                                Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest **out,
-                                char *err, size_t errlen);
-int opg_otlp_json_decode_logs(const char *body, size_t len, struct opg_arena *arena, int max_depth,
-                              Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest **out,
-                              char *err, size_t errlen);
+int opg_otlp_json_decode_traces(
+    const char *body, size_t len, struct opg_arena *arena, int max_depth,
+    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest **out, char *err,
+    size_t errlen);
+int opg_otlp_json_decode_logs(
+    const char *body, size_t len, struct opg_arena *arena, int max_depth,
+    Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest **out, char *err,
+    size_t errlen);
 int opg_otlp_json_decode_metrics(
     const char *body, size_t len, struct opg_arena *arena, int max_depth,
     Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest **out, char *err,
@@ -65,7 +66,8 @@ void opg_otlp_json_encode_scope(struct opg_jw *w,
 void opg_otlp_json_encode_span(struct opg_jw *w, const Opentelemetry__Proto__Trace__V1__Span *s);
 void opg_otlp_json_encode_log_record(struct opg_jw *w,
                                      const Opentelemetry__Proto__Logs__V1__LogRecord *r);
-void opg_otlp_json_encode_metric(struct opg_jw *w, const Opentelemetry__Proto__Metrics__V1__Metric *m);
+void opg_otlp_json_encode_metric(struct opg_jw *w,
+                                 const Opentelemetry__Proto__Metrics__V1__Metric *m);
 /* [ResourceSpans...], [ResourceLogs...], [ResourceMetrics...] arrays. */
 void opg_otlp_json_encode_resource_spans(struct opg_jw *w,
                                          Opentelemetry__Proto__Trace__V1__ResourceSpans *const *rs,

@@ -72,8 +72,8 @@ void opg_stats_render(struct opg_buf *out)
             else
                 opg_buf_addf(out, "%s_bucket{%s%sle=\"+Inf\"} %lld\n", h->name, lab, sep, cum);
         }
-        opg_buf_addf(out, "%s_sum%s%s%s %.6f\n%s_count%s%s%s %lld\n", h->name, *lab ? "{" : "",
-                     lab, *lab ? "}" : "", (double)atomic_load(&h->sum_us) / 1e6, h->name,
+        opg_buf_addf(out, "%s_sum%s%s%s %.6f\n%s_count%s%s%s %lld\n", h->name, *lab ? "{" : "", lab,
+                     *lab ? "}" : "", (double)atomic_load(&h->sum_us) / 1e6, h->name,
                      *lab ? "{" : "", lab, *lab ? "}" : "", (long long)atomic_load(&h->count));
     }
 }

@@ -24,7 +24,10 @@ struct opg_metric {
     struct opg_metric *next; /* registry link */
 };
 
-#define OPG_METRIC_INIT(name, labels, type, help) {name, labels, help, type, 0, NULL}
+#define OPG_METRIC_INIT(name, labels, type, help)                                                  \
+    {                                                                                              \
+        name, labels, help, type, 0, NULL                                                          \
+    }
 
 /* Adds m to the registry (once; not thread-safe: call before serving). */
 void opg_stats_register(struct opg_metric *m);
@@ -56,7 +59,10 @@ struct opg_histogram {
     struct opg_histogram *next;
 };
 
-#define OPG_HISTOGRAM_INIT(name, labels, help) {name, labels, help, {0}, 0, 0, NULL}
+#define OPG_HISTOGRAM_INIT(name, labels, help)                                                     \
+    {                                                                                              \
+        name, labels, help, {0}, 0, 0, NULL                                                        \
+    }
 
 void opg_stats_register_histogram(struct opg_histogram *h);
 void opg_stats_observe_ns(struct opg_histogram *h, int64_t ns);

@@ -1,5 +1,6 @@
 #include "codec.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <zstd.h>
@@ -67,4 +68,30 @@ int opg_codec_decode(struct opg_codec *c, const void *p, size_t n, size_t max, s
     out->len = got;
     out->data[got] = '\0';
     return 0;
+}
+
+static pthread_key_t codec_key;
+static pthread_once_t codec_once = PTHREAD_ONCE_INIT;
+
+static void codec_free(void *p)
+{
+    opg_codec_destroy(p);
+}
+
+static void codec_key_make(void)
+{
+    pthread_key_create(&codec_key, codec_free);
+}
+
+struct opg_codec *opg_codec_thread(int level)
+{
+    struct opg_codec *c;
+
+    pthread_once(&codec_once, codec_key_make);
+    c = pthread_getspecific(codec_key);
+    if (!c) {
+        c = opg_codec_create(level);
+        pthread_setspecific(codec_key, c);
+    }
+    return c;
 }

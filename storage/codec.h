@@ -24,6 +24,12 @@ struct opg_codec;
 struct opg_codec *opg_codec_create(int level);
 void opg_codec_destroy(struct opg_codec *c);
 
+/*
+ * The calling thread's codec, made on first use and freed when the thread
+ * exits (for thread pools that share one). NULL if it cannot be made.
+ */
+struct opg_codec *opg_codec_thread(int level);
+
 /* Appends the payload for src[0..n) to out. Returns 0 or -1. */
 int opg_codec_encode(struct opg_codec *c, const void *src, size_t n, struct opg_buf *out);
 

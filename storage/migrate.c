@@ -67,8 +67,8 @@ int opg_migrate(PGconn *conn)
         snprintf(version, sizeof(version), "%d", m->version);
         params[0] = version;
         params[1] = m->name;
-        res = PQexecParams(conn, "INSERT INTO otelpg_migrations (version, name) VALUES ($1, $2)",
-                           2, NULL, params, NULL, NULL, 0);
+        res = PQexecParams(conn, "INSERT INTO otelpg_migrations (version, name) VALUES ($1, $2)", 2,
+                           NULL, params, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             opg_error("migrate: recording %s: %s", m->name, PQerrorMessage(conn));
             PQclear(res);

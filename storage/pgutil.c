@@ -152,8 +152,7 @@ struct opg_pg_pool {
     pthread_cond_t freed;
 };
 
-struct opg_pg_pool *opg_pg_pool_create(const char *conninfo, const char *application_name,
-                                       int size)
+struct opg_pg_pool *opg_pg_pool_create(const char *conninfo, const char *application_name, int size)
 {
     struct opg_pg_pool *p = opg_xcalloc(1, sizeof(*p));
 
@@ -220,8 +219,7 @@ void opg_pg_pool_put(struct opg_pg_pool *p, PGconn *conn)
     pthread_mutex_lock(&p->lock);
     for (int i = 0; i < p->size; i++) {
         if (p->idle[i] == conn && p->busy[i]) {
-            if (PQstatus(conn) != CONNECTION_OK ||
-                PQtransactionStatus(conn) != PQTRANS_IDLE) {
+            if (PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE) {
                 PQfinish(conn);
                 p->idle[i] = NULL;
             }

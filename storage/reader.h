@@ -25,9 +25,9 @@ struct opg_trace {
     bool truncated; /* more than max_spans spans: the earliest were kept */
 };
 
-#define OPG_READ_FOUND 0
+#define OPG_READ_FOUND     0
 #define OPG_READ_NOT_FOUND 1
-#define OPG_READ_ERROR (-1)
+#define OPG_READ_ERROR     (-1)
 
 /*
  * Reads trace trace_id into out (which the caller releases with

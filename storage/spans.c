@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SPAN_COLUMNS 12
-#define ORIGIN_COLUMNS 3
+#define SPAN_COLUMNS     12
+#define ORIGIN_COLUMNS   3
 #define SERVICE_NAME_KEY "service.name"
 /* A stored payload never decodes to more than this (a span is bounded by the
  * request size limit long before). */
@@ -177,13 +177,15 @@ static void reject(struct opg_span_batch *b, const char *why, size_t n)
  * ID. Pairs repeat within a request only when a client splits one scope, so
  * the tuple is simply written again; the writer keeps one per ID.
  */
-static int encode_origin(struct opg_span_batch *b, const Opentelemetry__Proto__Trace__V1__ResourceSpans *rs,
-                         const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss,
-                         const char *service, struct opg_codec *codec, struct opg_buf *scratch,
-                         int64_t *id)
+static int encode_origin(struct opg_span_batch *b,
+                         const Opentelemetry__Proto__Trace__V1__ResourceSpans *rs,
+                         const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss, const char *service,
+                         struct opg_codec *codec, struct opg_buf *scratch, int64_t *id)
 {
-    Opentelemetry__Proto__Trace__V1__ResourceSpans o = OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
-    Opentelemetry__Proto__Trace__V1__ScopeSpans sc = OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
+    Opentelemetry__Proto__Trace__V1__ResourceSpans o =
+        OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
+    Opentelemetry__Proto__Trace__V1__ScopeSpans sc =
+        OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
     Opentelemetry__Proto__Trace__V1__ScopeSpans *scp = &sc;
     size_t n;
 
@@ -255,8 +257,7 @@ static int encode_span(struct opg_span_batch *b, const otlp_span_t *s, int64_t o
         st = *s->status;
         if (code_fits)
             st.code = 0;
-        if (st.code || (st.message && st.message[0]))
-            rest.status = &st;
+        rest.status = &st; /* kept even when empty: its presence is part of the span */
     }
 
     /* The columns hold start and duration within int64 so that SQL can add
@@ -294,9 +295,10 @@ static int encode_span(struct opg_span_batch *b, const otlp_span_t *s, int64_t o
     return 0;
 }
 
-int opg_spans_encode(struct opg_span_batch *b,
-                     const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req,
-                     struct opg_codec *codec, const struct opg_span_window *win)
+int opg_spans_encode(
+    struct opg_span_batch *b,
+    const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req,
+    struct opg_codec *codec, const struct opg_span_window *win)
 {
     struct opg_buf scratch = OPG_BUF_INIT;
     int ret = -1;
@@ -389,11 +391,9 @@ otlp_span_t *opg_spans_decode(struct opg_arena *arena, struct opg_codec *codec,
     return s;
 }
 
-Opentelemetry__Proto__Trace__V1__ResourceSpans *opg_origin_decode(struct opg_arena *arena,
-                                                                  struct opg_codec *codec,
-                                                                  const uint8_t *payload,
-                                                                  size_t len,
-                                                                  struct opg_buf *scratch)
+Opentelemetry__Proto__Trace__V1__ResourceSpans *
+opg_origin_decode(struct opg_arena *arena, struct opg_codec *codec, const uint8_t *payload,
+                  size_t len, struct opg_buf *scratch)
 {
     ProtobufCAllocator al = opg_arena_pb_allocator(arena);
     Opentelemetry__Proto__Trace__V1__ResourceSpans *rs;

@@ -18,7 +18,7 @@
 #include "codec.h"
 #include "otlp.h"
 
-#define OPG_NS_PER_DAY (86400LL * 1000000000LL)
+#define OPG_NS_PER_DAY         (86400LL * 1000000000LL)
 #define OPG_MAX_DAYS_PER_BATCH 512
 
 /* Where a span's day comes from (see migrations/001_traces.sql). */
@@ -36,8 +36,8 @@ struct opg_span_batch {
     size_t n_origins;
     int32_t days[OPG_MAX_DAYS_PER_BATCH]; /* distinct days of the spans */
     int n_days;
-    size_t rejected;        /* spans refused (invalid IDs) */
-    char reject_msg[200];   /* why the first one was refused */
+    size_t rejected;      /* spans refused (invalid IDs) */
+    char reject_msg[200]; /* why the first one was refused */
 };
 
 void opg_span_batch_init(struct opg_span_batch *b);
@@ -49,9 +49,10 @@ void opg_span_batch_release(struct opg_span_batch *b);
  * out; the rest are encoded. Returns 0, or -1 if encoding failed (the batch
  * must then be discarded).
  */
-int opg_spans_encode(struct opg_span_batch *b,
-                     const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req,
-                     struct opg_codec *codec, const struct opg_span_window *win);
+int opg_spans_encode(
+    struct opg_span_batch *b,
+    const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req,
+    struct opg_codec *codec, const struct opg_span_window *win);
 
 /* A stored span row, as the reader fetches it (all pointers borrowed). */
 struct opg_span_row {
@@ -87,11 +88,9 @@ Opentelemetry__Proto__Trace__V1__Span *opg_spans_decode(struct opg_arena *arena,
  * one ScopeSpans with the scope and its schema URL (no spans yet; n_spans 0
  * and spans NULL, for the caller to fill). NULL if corrupt.
  */
-Opentelemetry__Proto__Trace__V1__ResourceSpans *opg_origin_decode(struct opg_arena *arena,
-                                                                  struct opg_codec *codec,
-                                                                  const uint8_t *payload,
-                                                                  size_t len,
-                                                                  struct opg_buf *scratch);
+Opentelemetry__Proto__Trace__V1__ResourceSpans *
+opg_origin_decode(struct opg_arena *arena, struct opg_codec *codec, const uint8_t *payload,
+                  size_t len, struct opg_buf *scratch);
 
 /* Appends s[0..n) made fit for a text column: invalid UTF-8 and NUL become U+FFFD. */
 void opg_text_sanitize(struct opg_buf *out, const char *s, size_t n);

@@ -41,11 +41,12 @@ struct opg_writer {
     struct writer_thread *threads;
 };
 
-static struct opg_metric m_stored = OPG_METRIC_INIT(
-    "otelpg_stored_items_total", "signal=\"traces\"", OPG_COUNTER, "Items committed to PostgreSQL.");
-static struct opg_metric m_failed = OPG_METRIC_INIT(
-    "otelpg_write_failed_items_total", "signal=\"traces\"", OPG_COUNTER,
-    "Items that could not be stored (their request was answered with an error).");
+static struct opg_metric m_stored =
+    OPG_METRIC_INIT("otelpg_stored_items_total", "signal=\"traces\"", OPG_COUNTER,
+                    "Items committed to PostgreSQL.");
+static struct opg_metric m_failed =
+    OPG_METRIC_INIT("otelpg_write_failed_items_total", "signal=\"traces\"", OPG_COUNTER,
+                    "Items that could not be stored (their request was answered with an error).");
 static struct opg_metric m_txns = OPG_METRIC_INIT("otelpg_write_transactions_total", NULL,
                                                   OPG_COUNTER, "Write transactions committed.");
 static struct opg_metric m_db_errors = OPG_METRIC_INIT(

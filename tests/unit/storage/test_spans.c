@@ -1,0 +1,331 @@
+/*
+ * Spans as rows: every span encoded for COPY must decode back to exactly the
+ * span that was received, whatever odd values it carries.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "spans.h"
+
+typedef Opentelemetry__Proto__Trace__V1__Span span_t;
+typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest req_t;
+
+static const struct opg_span_window window = {
+    .now_ns = 1795280642000000000LL, /* the samples' day */
+    .accept_past_ns = 7 * OPG_NS_PER_DAY,
+    .accept_future_ns = OPG_NS_PER_DAY,
+};
+
+static uint32_t rd32(const unsigned char **p)
+{
+    uint32_t v =
+        (uint32_t)(*p)[0] << 24 | (uint32_t)(*p)[1] << 16 | (uint32_t)(*p)[2] << 8 | (*p)[3];
+    *p += 4;
+    return v;
+}
+
+static int64_t field_int(const unsigned char **p)
+{
+    uint32_t n = rd32(p);
+    uint64_t v = 0;
+
+    for (uint32_t i = 0; i < n; i++)
+        v = v << 8 | (*p)[i];
+    *p += n;
+    if (n == 2)
+        return (int16_t)v;
+    if (n == 4)
+        return (int32_t)v;
+    return (int64_t)v;
+}
+
+static const unsigned char *field_bytes(const unsigned char **p, size_t *len)
+{
+    uint32_t n = rd32(p);
+    const unsigned char *d = *p;
+
+    if (n == 0xffffffffu) {
+        *len = 0;
+        return NULL;
+    }
+    *p += n;
+    *len = n;
+    return d;
+}
+
+/* Parses the tuples of b->span_rows; returns how many. */
+static size_t parse_rows(const struct opg_span_batch *b, struct opg_span_row *rows, int32_t *days,
+                         size_t max)
+{
+    const unsigned char *p = (const unsigned char *)b->span_rows.data;
+    const unsigned char *end = p + b->span_rows.len;
+    size_t n = 0;
+
+    while (p < end && n < max) {
+        struct opg_span_row *r = &rows[n];
+        size_t len;
+
+        assert_int_equal(p[0] << 8 | p[1], 12);
+        p += 2;
+        r->start_ns = field_int(&p);
+        r->duration_ns = field_int(&p);
+        r->origin_id = field_int(&p);
+        days[n] = (int32_t)field_int(&p);
+        r->kind = (int)field_int(&p);
+        r->status = (int)field_int(&p);
+        r->trace_id = field_bytes(&p, &r->trace_id_len);
+        r->span_id = field_bytes(&p, &r->span_id_len);
+        r->parent_span_id = field_bytes(&p, &r->parent_span_id_len);
+        field_bytes(&p, &len); /* service */
+        r->name = (const char *)field_bytes(&p, &r->name_len);
+        r->payload = field_bytes(&p, &r->payload_len);
+        n++;
+    }
+    assert_ptr_equal(p, end);
+    return n;
+}
+
+static void assert_same_span(const span_t *a, const span_t *b)
+{
+    size_t na = protobuf_c_message_get_packed_size(&a->base);
+    size_t nb = protobuf_c_message_get_packed_size(&b->base);
+    uint8_t *pa = malloc(na), *pb = malloc(nb);
+
+    protobuf_c_message_pack(&a->base, pa);
+    protobuf_c_message_pack(&b->base, pb);
+    assert_int_equal(na, nb);
+    assert_memory_equal(pa, pb, na);
+    free(pa);
+    free(pb);
+}
+
+static req_t *load_sample(const char *name, uint8_t **buf)
+{
+    char path[512];
+    FILE *f;
+    long n;
+
+    snprintf(path, sizeof(path), "%s/proto/%s", OPG_SAMPLES_DIR, name);
+    f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    rewind(f);
+    *buf = malloc((size_t)n);
+    assert_int_equal(fread(*buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    return opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+        NULL, (size_t)n, *buf);
+}
+
+/* Encodes req, decodes every row, and checks each span against the original
+ * (spans are encoded in request order). Returns the rows made. */
+static size_t check_round_trip(req_t *req, struct opg_span_batch *b)
+{
+    struct opg_codec *c = opg_codec_create(1);
+    struct opg_arena *a = opg_arena_create(0);
+    struct opg_buf scratch = OPG_BUF_INIT;
+    struct opg_span_row rows[64];
+    int32_t days[64];
+    size_t n, k = 0;
+
+    opg_span_batch_init(b);
+    assert_int_equal(opg_spans_encode(b, req, c, &window), 0);
+    n = parse_rows(b, rows, days, 64);
+    assert_int_equal(n, b->n_spans);
+    for (size_t i = 0; i < req->n_resource_spans; i++)
+        for (size_t j = 0; j < req->resource_spans[i]->n_scope_spans; j++)
+            for (size_t s = 0; s < req->resource_spans[i]->scope_spans[j]->n_spans; s++) {
+                span_t *orig = req->resource_spans[i]->scope_spans[j]->spans[s];
+                span_t *back;
+                if (orig->trace_id.len != 16 || orig->span_id.len != 8)
+                    continue; /* rejected, as the reject tests check */
+                back = opg_spans_decode(a, c, &rows[k++], &scratch);
+                assert_non_null(back);
+                assert_same_span(orig, back);
+            }
+    assert_int_equal(k, n);
+    opg_buf_release(&scratch);
+    opg_arena_destroy(a);
+    opg_codec_destroy(c);
+    return n;
+}
+
+static void sdk_sample_round_trips(void **state)
+{
+    uint8_t *buf;
+    req_t *req = load_sample("001_v1_traces.pb", &buf);
+    struct opg_span_batch b;
+    struct opg_span_row rows[8];
+    int32_t days[8];
+
+    assert_non_null(req);
+    assert_int_equal(check_round_trip(req, &b), 3);
+    assert_int_equal(b.rejected, 0);
+    assert_int_equal(b.n_origins, 1); /* one resource + scope for all three */
+    assert_int_equal(b.n_days, 1);
+    parse_rows(&b, rows, days, 8);
+    assert_int_equal(days[0], (int32_t)(1795280641608000000LL / OPG_NS_PER_DAY));
+    opg_span_batch_release(&b);
+    opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(req,
+                                                                                            NULL);
+    free(buf);
+}
+
+/* A request with one span whose fields the caller sets up. */
+struct one_span {
+    req_t req;
+    Opentelemetry__Proto__Trace__V1__ResourceSpans rs, *rsp;
+    Opentelemetry__Proto__Trace__V1__ScopeSpans ss, *ssp;
+    span_t span, *spanp;
+    Opentelemetry__Proto__Trace__V1__Status status;
+    uint8_t tid[16], sid[8], pid[8];
+};
+
+static void one_span_init(struct one_span *o)
+{
+    memset(o, 0, sizeof(*o));
+    opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(&o->req);
+    opentelemetry__proto__trace__v1__resource_spans__init(&o->rs);
+    opentelemetry__proto__trace__v1__scope_spans__init(&o->ss);
+    opentelemetry__proto__trace__v1__span__init(&o->span);
+    opentelemetry__proto__trace__v1__status__init(&o->status);
+    memset(o->tid, 0xab, 16);
+    memset(o->sid, 0xcd, 8);
+    memset(o->pid, 0xef, 8);
+    o->rsp = &o->rs;
+    o->ssp = &o->ss;
+    o->spanp = &o->span;
+    o->req.n_resource_spans = 1;
+    o->req.resource_spans = &o->rsp;
+    o->rs.n_scope_spans = 1;
+    o->rs.scope_spans = &o->ssp;
+    o->ss.n_spans = 1;
+    o->ss.spans = &o->spanp;
+    o->span.trace_id.data = o->tid;
+    o->span.trace_id.len = 16;
+    o->span.span_id.data = o->sid;
+    o->span.span_id.len = 8;
+    o->span.name = "op";
+    o->span.start_time_unix_nano = 1795280642000000000ULL;
+    o->span.end_time_unix_nano = 1795280642000000500ULL;
+}
+
+static void odd_values_round_trip(void **state)
+{
+    struct one_span o;
+    struct opg_span_batch b;
+    struct opg_span_row rows[1];
+    int32_t days[1];
+
+    /* a name that is not valid UTF-8 and holds a NUL-free odd byte */
+    one_span_init(&o);
+    o.span.name = "bad \xff\xfe name";
+    check_round_trip(&o.req, &b);
+    opg_span_batch_release(&b);
+
+    /* kind and status code outside the smallint columns (open enums) */
+    one_span_init(&o);
+    o.span.kind = 70000;
+    o.status.code = 99999;
+    o.status.message = "custom";
+    o.span.status = &o.status;
+    check_round_trip(&o.req, &b);
+    opg_span_batch_release(&b);
+
+    /* end before start, and a start past what int64 holds */
+    one_span_init(&o);
+    o.span.end_time_unix_nano = o.span.start_time_unix_nano - 10;
+    check_round_trip(&o.req, &b);
+    opg_span_batch_release(&b);
+    one_span_init(&o);
+    o.span.start_time_unix_nano = UINT64_MAX - 5;
+    o.span.end_time_unix_nano = UINT64_MAX;
+    check_round_trip(&o.req, &b);
+    parse_rows(&b, rows, days, 1);
+    /* filed under the day it arrived, not an absurd one */
+    assert_int_equal(days[0], (int32_t)(window.now_ns / OPG_NS_PER_DAY));
+    opg_span_batch_release(&b);
+
+    /* zero times, a parent, and an error status with a message */
+    one_span_init(&o);
+    o.span.start_time_unix_nano = 0;
+    o.span.end_time_unix_nano = 0;
+    o.span.parent_span_id.data = o.pid;
+    o.span.parent_span_id.len = 8;
+    o.status.code = 2;
+    o.status.message = "failed";
+    o.span.status = &o.status;
+    check_round_trip(&o.req, &b);
+    parse_rows(&b, rows, days, 1);
+    assert_int_equal(rows[0].status, 2);
+    assert_non_null(rows[0].parent_span_id);
+    opg_span_batch_release(&b);
+}
+
+static void invalid_ids_are_rejected(void **state)
+{
+    struct one_span o;
+    struct opg_span_batch b;
+    struct opg_codec *c = opg_codec_create(1);
+    uint8_t zero[16] = {0};
+
+    one_span_init(&o);
+    o.span.trace_id.len = 15;
+    opg_span_batch_init(&b);
+    assert_int_equal(opg_spans_encode(&b, &o.req, c, &window), 0);
+    assert_int_equal(b.n_spans, 0);
+    assert_int_equal(b.rejected, 1);
+    assert_non_null(strstr(b.reject_msg, "trace_id"));
+    opg_span_batch_release(&b);
+
+    one_span_init(&o);
+    o.span.span_id.data = zero;
+    opg_span_batch_init(&b);
+    assert_int_equal(opg_spans_encode(&b, &o.req, c, &window), 0);
+    assert_int_equal(b.rejected, 1);
+    assert_non_null(strstr(b.reject_msg, "span_id"));
+    opg_span_batch_release(&b);
+
+    one_span_init(&o);
+    o.span.parent_span_id.data = o.pid;
+    o.span.parent_span_id.len = 3;
+    opg_span_batch_init(&b);
+    assert_int_equal(opg_spans_encode(&b, &o.req, c, &window), 0);
+    assert_int_equal(b.rejected, 1);
+    assert_int_equal(b.n_origins, 0); /* nothing stored, no origin either */
+    opg_span_batch_release(&b);
+    opg_codec_destroy(c);
+}
+
+static void text_sanitize(void **state)
+{
+    struct opg_buf b = OPG_BUF_INIT;
+
+    opg_text_sanitize(&b, "a\0b\xc3\xa9\xff", 6);
+    assert_int_equal(b.len, 1 + 3 + 1 + 2 + 3);
+    assert_memory_equal(b.data,
+                        "a\xef\xbf\xbd"
+                        "b\xc3\xa9\xef\xbf\xbd",
+                        b.len);
+    opg_buf_release(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(sdk_sample_round_trips),
+        cmocka_unit_test(odd_values_round_trip),
+        cmocka_unit_test(invalid_ids_are_rejected),
+        cmocka_unit_test(text_sanitize),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

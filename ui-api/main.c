@@ -1,0 +1,98 @@
+/*
+ * otelpg-api: serves stored telemetry back (OTLP/JSON and Jaeger JSON).
+ */
+#include "api.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CFG(field) offsetof(struct api_config, field)
+
+static const struct opg_option options[] = {
+    {"db", "OTELPG_DB", OPG_OPT_STR, "postgresql:///otelpg", 0, 0, CFG(db),
+     "PostgreSQL connection string or URL"},
+    {"listen", "OTELPG_API_LISTEN", OPG_OPT_STR, "127.0.0.1:16686", 0, 0, CFG(listen),
+     "query API listen address, host:port"},
+    {"log-level", "OTELPG_LOG_LEVEL", OPG_OPT_STR, "info", 0, 0, CFG(log_level),
+     "debug, info, warn or error"},
+    {"http-threads", "OTELPG_API_THREADS", OPG_OPT_INT, "4", 1, 256, CFG(http_threads),
+     "threads serving queries (each may hold one PostgreSQL connection)"},
+    {"max-connections", "OTELPG_API_MAX_CONNECTIONS", OPG_OPT_INT, "256", 1, 65536,
+     CFG(max_connections), "concurrent client connections"},
+    {"connection-timeout", "OTELPG_API_CONNECTION_TIMEOUT", OPG_OPT_DURATION, "30s", 1000, 3600000,
+     CFG(connection_timeout_ms), "idle time after which a connection is closed"},
+    {"max-trace-spans", "OTELPG_MAX_TRACE_SPANS", OPG_OPT_INT, "200000", 1, 10000000,
+     CFG(max_trace_spans), "spans returned for one trace at most (the earliest are kept)"},
+    OPG_OPT_END,
+};
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+    got_signal = sig;
+}
+
+int main(int argc, char **argv)
+{
+    struct api api;
+    struct opg_http_config http;
+    struct MHD_Daemon *d;
+    enum opg_log_level level;
+    struct sigaction sa;
+    char err[256];
+    int rc;
+
+    memset(&api, 0, sizeof(api));
+    rc = opg_config_load(options, &api.cfg, argc, argv, "otelpg-api",
+                         "Serves traces stored by otelpg-collector: OTLP/JSON "
+                         "(/api/v3/traces/{id}) and the Jaeger HTTP API (/api/traces/{id}).");
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    if (opg_log_parse_level(api.cfg.log_level, &level) < 0) {
+        fprintf(stderr, "otelpg-api: unknown log level '%s'\n", api.cfg.log_level);
+        return 2;
+    }
+    if (!opg_pg_conninfo_valid(api.cfg.db, err, sizeof(err))) {
+        fprintf(stderr, "otelpg-api: --db: %s\n", err);
+        return 2;
+    }
+    opg_log_set_level(level);
+    opg_config_log(options, &api.cfg);
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    opg_api_register_metrics();
+    api.pool = opg_pg_pool_create(api.cfg.db, "otelpg-api", (int)api.cfg.http_threads);
+    api.monitor = opg_pg_monitor_create(api.cfg.db, "otelpg-api", 1000);
+    if (!api.monitor)
+        return 1;
+    http.listen = api.cfg.listen;
+    http.threads = (int)api.cfg.http_threads;
+    http.max_connections = (unsigned)api.cfg.max_connections;
+    http.connection_timeout_s = (unsigned)((api.cfg.connection_timeout_ms + 999) / 1000);
+    http.connection_memory = 32 * 1024;
+    http.suspend_resume = false;
+    d = opg_http_start(&http, opg_api_handler, &api, NULL, NULL);
+    if (!d)
+        return 1;
+    opg_info("otelpg-api listening on http://%s", api.cfg.listen);
+    while (!got_signal)
+        pause();
+    opg_info("signal %d: stopping", (int)got_signal);
+    MHD_stop_daemon(d);
+    opg_pg_monitor_destroy(api.monitor);
+    opg_pg_pool_destroy(api.pool);
+    opg_info("stopped");
+    return 0;
+}
