@@ -19,7 +19,10 @@
 #include <strings.h>
 #include <zlib.h>
 
-#define INFLATE_CHUNK           (64 * 1024)
+#define INFLATE_CHUNK (64 * 1024)
+/* A refused body is read and dropped (keeping the connection) while it is at
+ * most this many times the size limit; beyond, the connection is closed. */
+#define DRAIN_FACTOR            4
 #define GRPC_INVALID_ARGUMENT   3
 #define GRPC_RESOURCE_EXHAUSTED 8
 #define GRPC_UNAVAILABLE        14
@@ -42,6 +45,7 @@ struct ingest_req {
     z_stream zs;
     bool zs_live;
     struct opg_buf body;
+    size_t discarded; /* bytes dropped after the answer was decided */
     /* the answer */
     unsigned status;
     char message[256];
@@ -153,6 +157,9 @@ static enum MHD_Result answer_status(struct MHD_Connection *conn, unsigned statu
     if (status == MHD_HTTP_SERVICE_UNAVAILABLE || status == MHD_HTTP_TOO_MANY_REQUESTS) {
         snprintf(retry, sizeof(retry), "%lld", (retry_after_ms + 999) / 1000);
         hdr = MHD_HTTP_HEADER_RETRY_AFTER;
+    } else if (status == MHD_HTTP_METHOD_NOT_ALLOWED) {
+        snprintf(retry, sizeof(retry), "POST");
+        hdr = MHD_HTTP_HEADER_ALLOW;
     }
     return opg_http_respond_buf_hdr(
         conn, status, json ? "application/json" : "application/x-protobuf", &b, hdr, retry);
@@ -242,6 +249,7 @@ static void too_large(struct ingest_req *req)
            "request body exceeds the limit of %lld bytes (after decompression)",
            req->col->cfg.max_body_size);
     req->state = REQ_DISCARDING;
+    opg_buf_release(&req->body);
 }
 
 /* Inflates a chunk into the body, never past the limit: a compression bomb
@@ -296,19 +304,26 @@ static void inflate_chunk(struct ingest_req *req, const char *data, size_t n)
     }
 }
 
-static void take_chunk(struct ingest_req *req, const char *data, size_t n)
+/* Returns false when the connection should be dropped: a body being
+ * discarded has gone on far past the limit. */
+static bool take_chunk(struct ingest_req *req, const char *data, size_t n)
 {
+    if (req->state == REQ_DISCARDING) {
+        req->discarded += n;
+        return req->discarded / DRAIN_FACTOR <= (size_t)req->col->cfg.max_body_size;
+    }
     if (req->state != REQ_RECEIVING)
-        return;
+        return true;
     if (req->compressed) {
         inflate_chunk(req, data, n);
-        return;
+        return true;
     }
     if (req->body.len + n > (size_t)req->col->cfg.max_body_size) {
         too_large(req);
-        return;
+        return true;
     }
     opg_buf_add(&req->body, data, n);
+    return true;
 }
 
 /* ---- handing the body on ------------------------------------------------------ */
@@ -372,6 +387,36 @@ out:
 
 /* ---- the libmicrohttpd callbacks ---------------------------------------------- */
 
+static struct ingest_req *new_req(struct collector *col, struct MHD_Connection *conn,
+                                  void **req_cls)
+{
+    struct ingest_req *req = opg_xcalloc(1, sizeof(*req));
+
+    req->col = col;
+    req->conn = conn;
+    req->state = REQ_RECEIVING;
+    req->received_ns = opg_now_mono_ns();
+    *req_cls = req;
+    return req;
+}
+
+/*
+ * Refuses a request by its headers but answers only once its body has been
+ * read (and dropped), so that a keep-alive connection survives the error:
+ * exporters reuse their connections.
+ */
+static enum MHD_Result refuse_after_body(struct collector *col, struct MHD_Connection *conn,
+                                         void **req_cls, unsigned status, enum reject_reason why,
+                                         bool json, const char *message)
+{
+    struct ingest_req *req = new_req(col, conn, req_cls);
+
+    req->json = json;
+    decide(req, status, why, "%s", message);
+    req->state = REQ_DISCARDING;
+    return MHD_YES;
+}
+
 static enum MHD_Result first_call(struct collector *col, struct MHD_Connection *conn,
                                   const char *url, const char *method, void **req_cls)
 {
@@ -392,42 +437,39 @@ static enum MHD_Result first_call(struct collector *col, struct MHD_Connection *
         }
         if (get && !strcmp(url, "/metrics"))
             return opg_http_metrics(conn);
-        opg_stats_add(&m_rejected[R_NOT_FOUND], 1);
-        return opg_http_respond_error(conn, MHD_HTTP_NOT_FOUND, "no such endpoint");
+        return refuse_after_body(col, conn, req_cls, MHD_HTTP_NOT_FOUND, R_NOT_FOUND, true,
+                                 "no such endpoint");
     }
-    if (strcmp(method, "POST") != 0) {
-        struct opg_buf b = OPG_BUF_INIT;
-        opg_stats_add(&m_rejected[R_METHOD], 1);
-        opg_buf_addf(&b, "{\"code\":3,\"message\":\"%s takes POST\"}", route->path);
-        return opg_http_respond_buf_hdr(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "application/json", &b,
-                                        MHD_HTTP_HEADER_ALLOW, "POST");
-    }
-    if (media_type(conn, &json) < 0) {
-        opg_stats_add(&m_rejected[R_MEDIA_TYPE], 1);
-        return answer_status(conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, true,
-                             "Content-Type must be application/x-protobuf or application/json", 0);
-    }
+    if (strcmp(method, "POST") != 0)
+        return refuse_after_body(col, conn, req_cls, MHD_HTTP_METHOD_NOT_ALLOWED, R_METHOD, true,
+                                 "this endpoint takes POST");
+    if (media_type(conn, &json) < 0)
+        return refuse_after_body(col, conn, req_cls, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, R_MEDIA_TYPE,
+                                 true,
+                                 "Content-Type must be application/x-protobuf or application/json");
     enc = content_encoding(conn);
-    if (enc < 0) {
-        opg_stats_add(&m_rejected[R_ENCODING], 1);
-        return answer_status(conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, json,
-                             "Content-Encoding must be gzip, deflate or identity", 0);
-    }
+    if (enc < 0)
+        return refuse_after_body(col, conn, req_cls, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, R_ENCODING,
+                                 json, "Content-Encoding must be gzip, deflate or identity");
     cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (!enc && cl && strtoull(cl, NULL, 10) > (unsigned long long)col->cfg.max_body_size) {
-        opg_stats_add(&m_rejected[R_TOO_LARGE], 1);
-        return answer_status(conn, MHD_HTTP_CONTENT_TOO_LARGE, json,
-                             "request body exceeds the size limit", 0);
+        /* Far too large: answer now, and libmicrohttpd closes the connection
+         * rather than read it all. Moderately too large: drop the body as it
+         * comes and answer after it, so the connection can be reused. */
+        if (strtoull(cl, NULL, 10) / DRAIN_FACTOR > (unsigned long long)col->cfg.max_body_size) {
+            opg_stats_add(&m_rejected[R_TOO_LARGE], 1);
+            return answer_status(conn, MHD_HTTP_CONTENT_TOO_LARGE, json,
+                                 "request body exceeds the size limit", 0);
+        }
+        req = new_req(col, conn, req_cls);
+        req->json = json;
+        too_large(req);
+        return MHD_YES;
     }
-    req = opg_xcalloc(1, sizeof(*req));
-    req->col = col;
-    req->conn = conn;
+    req = new_req(col, conn, req_cls);
     req->route = route;
     req->json = json;
     req->compressed = enc == 1;
-    req->state = REQ_RECEIVING;
-    req->received_ns = opg_now_mono_ns();
-    *req_cls = req;
     return MHD_YES;
 }
 
@@ -441,9 +483,9 @@ enum MHD_Result opg_ingest_handler(void *cls, struct MHD_Connection *conn, const
     if (!req)
         return first_call(col, conn, url, method, req_cls);
     if (*upload_data_size) {
-        take_chunk(req, upload_data, *upload_data_size);
+        bool keep = take_chunk(req, upload_data, *upload_data_size);
         *upload_data_size = 0;
-        return MHD_YES;
+        return keep ? MHD_YES : MHD_NO;
     }
     switch (req->state) {
     case REQ_RECEIVING:

@@ -38,8 +38,8 @@ enum MHD_Result opg_http_respond_buf(struct MHD_Connection *c, unsigned status, 
                                      struct opg_buf *body);
 /* Same, adding one extra header (name NULL for none). */
 enum MHD_Result opg_http_respond_buf_hdr(struct MHD_Connection *c, unsigned status,
-                                         const char *ctype, struct opg_buf *body,
-                                         const char *name, const char *value);
+                                         const char *ctype, struct opg_buf *body, const char *name,
+                                         const char *value);
 /* {"error":{"httpCode":status,"message":msg}} */
 enum MHD_Result opg_http_respond_error(struct MHD_Connection *c, unsigned status, const char *msg);
 

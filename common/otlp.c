@@ -26,15 +26,16 @@ bool opg_otlp_id_valid(const uint8_t *id, size_t n, size_t len)
     return false;
 }
 
-const char *opg_otlp_attr_str(Opentelemetry__Proto__Common__V1__KeyValue *const *attrs, size_t n,
-                              const char *key)
+const ProtobufCBinaryData *
+opg_otlp_attr_str(Opentelemetry__Proto__Common__V1__KeyValue *const *attrs, size_t n,
+                  const char *key)
 {
     for (size_t i = 0; i < n; i++) {
         const Opentelemetry__Proto__Common__V1__KeyValue *kv = attrs[i];
         if (kv->key && !strcmp(kv->key, key) && kv->value &&
             kv->value->value_case ==
                 OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE)
-            return kv->value->string_value;
+            return &kv->value->string_value;
     }
     return NULL;
 }

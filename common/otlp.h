@@ -29,9 +29,13 @@ const char *opg_signal_name(enum opg_signal s);
 /* True if id has exactly len bytes and is not all zero (the OTLP rule). */
 bool opg_otlp_id_valid(const uint8_t *id, size_t n, size_t len);
 
-/* The string value of attribute key among attrs, or NULL (borrowed). */
-const char *opg_otlp_attr_str(Opentelemetry__Proto__Common__V1__KeyValue *const *attrs, size_t n,
-                              const char *key);
+/*
+ * The string value of attribute key among attrs, or NULL (borrowed). Its
+ * bytes are not NUL-terminated and may hold NULs: use ->len.
+ */
+const ProtobufCBinaryData *
+opg_otlp_attr_str(Opentelemetry__Proto__Common__V1__KeyValue *const *attrs, size_t n,
+                  const char *key);
 
 /* "SPAN_KIND_SERVER" → 2 style look-ups used by the JSON decoder; -1 if unknown. */
 int opg_otlp_span_kind_from_name(const char *s);

@@ -109,7 +109,7 @@ void opg_otlp_json_encode_any_value(struct opg_jw *w,
     switch (v->value_case) {
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE:
         opg_jw_key(w, "stringValue");
-        opg_jw_cstr(w, v->string_value);
+        opg_jw_str(w, (const char *)v->string_value.data, v->string_value.len);
         break;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
         opg_jw_key(w, "boolValue");

@@ -88,13 +88,12 @@ static void field_null(struct opg_buf *b)
     opg_buf_add_be32(b, 0xffffffffu);
 }
 
-static void field_text(struct opg_buf *b, const char *s)
+static void field_text(struct opg_buf *b, const char *s, size_t n)
 {
-    size_t n = s ? strlen(s) : 0;
     size_t at;
 
-    if (text_clean(s ? s : "", n)) {
-        field_bytes(b, s ? s : "", n);
+    if (text_clean(s, n)) {
+        field_bytes(b, s, n);
         return;
     }
     at = b->len;
@@ -179,8 +178,9 @@ static void reject(struct opg_span_batch *b, const char *why, size_t n)
  */
 static int encode_origin(struct opg_span_batch *b,
                          const Opentelemetry__Proto__Trace__V1__ResourceSpans *rs,
-                         const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss, const char *service,
-                         struct opg_codec *codec, struct opg_buf *scratch, int64_t *id)
+                         const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss,
+                         const ProtobufCBinaryData *service, struct opg_codec *codec,
+                         struct opg_buf *scratch, int64_t *id)
 {
     Opentelemetry__Proto__Trace__V1__ResourceSpans o =
         OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
@@ -205,7 +205,7 @@ static int encode_origin(struct opg_span_batch *b,
 
     opg_buf_add_be16(&b->origin_rows, ORIGIN_COLUMNS);
     field_int8(&b->origin_rows, *id);
-    field_text(&b->origin_rows, service);
+    field_text(&b->origin_rows, (const char *)service->data, service->len);
     {
         size_t at = b->origin_rows.len;
         uint32_t len;
@@ -230,7 +230,7 @@ static int encode_origin(struct opg_span_batch *b,
  * be sanitised for its text column, and enum values outside smallint.
  */
 static int encode_span(struct opg_span_batch *b, const otlp_span_t *s, int64_t origin_id,
-                       const char *service, struct opg_codec *codec,
+                       const ProtobufCBinaryData *service, struct opg_codec *codec,
                        const struct opg_span_window *win, struct opg_buf *scratch)
 {
     otlp_span_t rest = *s;
@@ -286,8 +286,8 @@ static int encode_span(struct opg_span_batch *b, const otlp_span_t *s, int64_t o
         field_bytes(r, s->parent_span_id.data, s->parent_span_id.len);
     else
         field_null(r);
-    field_text(r, service);
-    field_text(r, name);
+    field_text(r, (const char *)service->data, service->len);
+    field_text(r, name, strlen(name));
     if (field_payload(r, codec, &rest.base, scratch) < 0)
         return -1;
     note_day(b, day);
@@ -305,7 +305,8 @@ int opg_spans_encode(
 
     for (size_t i = 0; i < req->n_resource_spans; i++) {
         const Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = req->resource_spans[i];
-        const char *service = NULL;
+        static const ProtobufCBinaryData no_service = {0, (uint8_t *)""};
+        const ProtobufCBinaryData *service = NULL;
 
         if (rs->resource)
             service = opg_otlp_attr_str(rs->resource->attributes, rs->resource->n_attributes,
@@ -323,13 +324,13 @@ int opg_spans_encode(
                     continue;
                 }
                 if (!have_origin) {
-                    if (encode_origin(b, rs, ss, service ? service : "", codec, &scratch,
+                    if (encode_origin(b, rs, ss, service ? service : &no_service, codec, &scratch,
                                       &origin_id) < 0)
                         goto out;
                     have_origin = true;
                 }
-                if (encode_span(b, ss->spans[k], origin_id, service ? service : "", codec, win,
-                                &scratch) < 0)
+                if (encode_span(b, ss->spans[k], origin_id, service ? service : &no_service, codec,
+                                win, &scratch) < 0)
                     goto out;
             }
         }

@@ -56,7 +56,7 @@ static void write_raw_value(struct opg_jw *w, const Opentelemetry__Proto__Common
     }
     switch (v->value_case) {
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE:
-        opg_jw_cstr(w, v->string_value);
+        opg_jw_str(w, (const char *)v->string_value.data, v->string_value.len);
         break;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
         opg_jw_bool(w, v->bool_value);
@@ -135,7 +135,8 @@ static void write_tag(struct opg_jw *w, const Opentelemetry__Proto__Common__V1__
     }
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE:
         opg_jw_kstr(w, "type", "string");
-        opg_jw_kstr(w, "value", v->string_value);
+        opg_jw_key(w, "value");
+        opg_jw_str(w, (const char *)v->string_value.data, v->string_value.len);
         break;
     default:
         /* An attribute without a value: the translator's empty string tag. */
@@ -161,9 +162,10 @@ static bool same_bytes(const ProtobufCBinaryData *a, const ProtobufCBinaryData *
 /* A link says CHILD_OF only through the OpenTracing attribute that carries it. */
 static const char *link_ref_type(const Opentelemetry__Proto__Trace__V1__Span__Link *l)
 {
-    const char *t = opg_otlp_attr_str(l->attributes, l->n_attributes, "opentracing.ref_type");
+    const ProtobufCBinaryData *t =
+        opg_otlp_attr_str(l->attributes, l->n_attributes, "opentracing.ref_type");
 
-    return t && !strcmp(t, "child_of") ? "CHILD_OF" : "FOLLOWS_FROM";
+    return t && t->len == 8 && !memcmp(t->data, "child_of", 8) ? "CHILD_OF" : "FOLLOWS_FROM";
 }
 
 static void write_ref(struct opg_jw *w, const char *type, const ProtobufCBinaryData *trace_id,
@@ -179,24 +181,20 @@ static void write_ref(struct opg_jw *w, const char *type, const ProtobufCBinaryD
 }
 
 /*
- * The parent comes first (readers take the first CHILD_OF as the parent),
- * then the links. A link to the parent itself is not repeated; it only lends
- * its reference type to the parent reference, as the translator does.
+ * The parent comes first, always as CHILD_OF (readers build the span tree
+ * from it), then the links. A link to the parent itself is not repeated.
+ * The collector-contrib translator instead lets such a link turn the parent
+ * reference into FOLLOWS_FROM, which breaks the tree in Jaeger UI; the OTLP
+ * parent is a child-of relation whatever else links to it.
  */
 static void write_references(struct opg_jw *w, const Opentelemetry__Proto__Trace__V1__Span *s)
 {
     bool has_parent = s->parent_span_id.len && !is_zero_id(&s->parent_span_id);
-    const char *parent_type = "CHILD_OF";
-
-    for (size_t i = 0; has_parent && i < s->n_links; i++)
-        if (same_bytes(&s->links[i]->trace_id, &s->trace_id) &&
-            same_bytes(&s->links[i]->span_id, &s->parent_span_id))
-            parent_type = link_ref_type(s->links[i]);
 
     opg_jw_key(w, "references");
     opg_jw_arr_begin(w);
     if (has_parent)
-        write_ref(w, parent_type, &s->trace_id, &s->parent_span_id);
+        write_ref(w, "CHILD_OF", &s->trace_id, &s->parent_span_id);
     for (size_t i = 0; i < s->n_links; i++) {
         const Opentelemetry__Proto__Trace__V1__Span__Link *l = s->links[i];
 
@@ -323,10 +321,14 @@ static void write_process(struct opg_jw *w, const Opentelemetry__Proto__Resource
 {
     Opentelemetry__Proto__Common__V1__KeyValue *const *attrs = r ? r->attributes : NULL;
     size_t n = r ? r->n_attributes : 0;
-    const char *service = opg_otlp_attr_str(attrs, n, "service.name");
+    const ProtobufCBinaryData *service = opg_otlp_attr_str(attrs, n, "service.name");
 
     opg_jw_obj_begin(w);
-    opg_jw_kstr(w, "serviceName", service ? service : JAEGER_NO_SERVICE_NAME);
+    opg_jw_key(w, "serviceName");
+    if (service)
+        opg_jw_str(w, (const char *)service->data, service->len);
+    else
+        opg_jw_cstr(w, JAEGER_NO_SERVICE_NAME);
     opg_jw_key(w, "tags");
     opg_jw_arr_begin(w);
     for (size_t i = 0; i < n; i++)

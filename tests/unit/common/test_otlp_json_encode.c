@@ -18,6 +18,13 @@
 
 #include "otlp_json.h"
 
+/* An AnyValue string (bytes, as declared in common.proto) from a C string. */
+static ProtobufCBinaryData sv(const char *s)
+{
+    ProtobufCBinaryData b = {strlen(s), (uint8_t *)s};
+    return b;
+}
+
 #define SAMPLE(name) OPG_SAMPLES_DIR "/" name
 
 static uint8_t *read_all(const char *path, size_t *len)
@@ -530,7 +537,7 @@ static void test_any_value_kinds(void **state)
     json_decref(j);
 
     s.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-    s.string_value = "x";
+    s.string_value = sv("x");
     arr.n_values = 1;
     arr.values = elems;
     v.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE;
@@ -576,11 +583,11 @@ static void test_bad_strings_stay_valid_json(void **state)
     json_t *j;
 
     v[0].value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-    v[0].string_value = "bad \xff\xfe utf-8, truncated \xe2\x82";
+    v[0].string_value = sv("bad \xff\xfe utf-8, truncated \xe2\x82");
     v[1].value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-    v[1].string_value = "";
+    v[1].string_value = sv("");
     v[2].value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-    v[2].string_value = "quote \" backslash \\ newline \n nul-ish \x01 euro \xe2\x82\xac";
+    v[2].string_value = sv("quote \" backslash \\ newline \n nul-ish \x01 euro \xe2\x82\xac");
     kv[0].key = "\xc3\x28";
     kv[0].value = &v[0];
     kv[1].key = "";
@@ -598,7 +605,7 @@ static void test_bad_strings_stay_valid_json(void **state)
     assert_string_equal(json_string_value(get(j, "attributes", "#1", "value", "stringValue", NULL)),
                         "");
     assert_string_equal(json_string_value(get(j, "attributes", "#2", "value", "stringValue", NULL)),
-                        v[2].string_value);
+                        (const char *)v[2].string_value.data);
     json_decref(j);
 }
 
@@ -967,7 +974,7 @@ static void test_deep_nesting_stays_valid(void **state)
         arrs[i].n_values = 1;
     }
     vals[DEPTH - 1].value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-    vals[DEPTH - 1].string_value = "leaf";
+    vals[DEPTH - 1].string_value = sv("leaf");
     j = ENCODE(opg_otlp_json_encode_any_value, &vals[0]);
     assert_non_null(json_object_get(j, "arrayValue"));
     json_decref(j);

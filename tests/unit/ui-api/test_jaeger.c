@@ -273,7 +273,8 @@ static void init_str_value(Opentelemetry__Proto__Common__V1__AnyValue *v, const 
 
     *v = init;
     v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-    v->string_value = (char *)s;
+    v->string_value.data = (uint8_t *)s;
+    v->string_value.len = strlen(s);
 }
 
 static void init_kv(Opentelemetry__Proto__Common__V1__KeyValue *kv, const char *key,
@@ -520,9 +521,8 @@ static void test_mapping_corners(void **state)
     a.events = evs;
     a.n_events = 1;
     /*
-     * A link to the parent is not repeated but lends the parent reference its
-     * type (FOLLOWS_FROM, having no opentracing.ref_type), as the translator
-     * does; a link marked child_of is CHILD_OF.
+     * A link to the parent is not repeated, and the parent stays CHILD_OF
+     * (the span tree depends on it); a link marked child_of is CHILD_OF.
      */
     l_parent.trace_id = a.trace_id;
     l_parent.span_id = a.parent_span_id;
@@ -555,7 +555,7 @@ static void test_mapping_corners(void **state)
 
     refs = json_object_get(s, "references");
     assert_int_equal(json_array_size(refs), 2);
-    assert_string_equal(str(json_array_get(refs, 0), "refType"), "FOLLOWS_FROM");
+    assert_string_equal(str(json_array_get(refs, 0), "refType"), "CHILD_OF");
     assert_string_equal(str(json_array_get(refs, 0), "spanID"), "000000000000000b");
     assert_string_equal(str(json_array_get(refs, 1), "refType"), "CHILD_OF");
     assert_string_equal(str(json_array_get(refs, 1), "spanID"), "000000000000000c");
