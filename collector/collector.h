@@ -17,6 +17,7 @@
 
 #include <microhttpd.h>
 
+#include "ack.h"
 #include "pgutil.h"
 #include "writer.h"
 
@@ -36,6 +37,7 @@ struct collector_config {
     long long accept_future_ms;
     long long max_anyvalue_depth;
     long long retry_after_ms;
+    long long ack_timeout_ms;
     long long shutdown_timeout_ms;
     long long zstd_level;
 };
@@ -43,6 +45,7 @@ struct collector_config {
 struct collector {
     struct collector_config cfg;
     struct opg_writer *writer;
+    struct opg_acks *acks;
     struct opg_pg_monitor *monitor;
     struct MHD_Daemon *httpd;
     atomic_bool stopping;
@@ -55,5 +58,7 @@ enum MHD_Result opg_ingest_handler(void *cls, struct MHD_Connection *conn, const
 void opg_ingest_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                           enum MHD_RequestTerminationCode toe);
 void opg_ingest_register_metrics(void);
+/* Answers a request waiting for its data to be stored (the acks' callback). */
+void opg_ingest_ack_answer(void *req, enum opg_ack_outcome outcome);
 
 #endif

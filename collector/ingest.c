@@ -4,6 +4,7 @@
  * next ones, the answer once the upload is complete, cleanup in the
  * completion callback).
  */
+#include "ack.h"
 #include "collector.h"
 #include "http.h"
 #include "jsonw.h"
@@ -45,7 +46,8 @@ struct ingest_req {
     z_stream zs;
     bool zs_live;
     struct opg_buf body;
-    size_t discarded; /* bytes dropped after the answer was decided */
+    size_t discarded;    /* bytes dropped after the answer was decided */
+    struct opg_ack *ack; /* while the data is queued; our reference */
     /* the answer */
     unsigned status;
     char message[256];
@@ -73,6 +75,7 @@ enum reject_reason {
     R_NOT_FOUND,
     R_QUEUE_FULL,
     R_WRITE_FAILED,
+    R_ACK_TIMEOUT,
     R_COUNT
 };
 
@@ -86,6 +89,7 @@ static struct opg_metric m_rejected[R_COUNT] = {
     OPG_METRIC_INIT("otelpg_rejected_requests_total", "reason=\"not_found\"", OPG_COUNTER, ""),
     OPG_METRIC_INIT("otelpg_rejected_requests_total", "reason=\"queue_full\"", OPG_COUNTER, ""),
     OPG_METRIC_INIT("otelpg_rejected_requests_total", "reason=\"write_failed\"", OPG_COUNTER, ""),
+    OPG_METRIC_INIT("otelpg_rejected_requests_total", "reason=\"ack_timeout\"", OPG_COUNTER, ""),
 };
 static struct opg_metric m_requests =
     OPG_METRIC_INIT("otelpg_received_requests_total", "signal=\"traces\",transport=\"http\"",
@@ -328,13 +332,40 @@ static bool take_chunk(struct ingest_req *req, const char *data, size_t n)
 
 /* ---- handing the body on ------------------------------------------------------ */
 
+/* The writer is done with a request's data (on a writer thread). */
 static void write_done(void *ctx, int status)
+{
+    struct opg_ack *ack = ctx;
+
+    opg_ack_complete(ack, status);
+    opg_ack_release(ack);
+}
+
+void opg_ingest_ack_answer(void *ctx, enum opg_ack_outcome outcome)
 {
     struct ingest_req *req = ctx;
 
-    if (status != 0)
+    switch (outcome) {
+    case OPG_ACK_STORED:
+        break;
+    case OPG_ACK_FAILED:
         decide(req, MHD_HTTP_SERVICE_UNAVAILABLE, R_WRITE_FAILED,
                "the data could not be stored; retry later");
+        break;
+    case OPG_ACK_TIMEOUT:
+        /* The data stays queued and will be written; a retry is deduplicated. */
+        decide(req, MHD_HTTP_SERVICE_UNAVAILABLE, R_ACK_TIMEOUT,
+               "the database is slow or unavailable; retry later");
+        break;
+    case OPG_ACK_REFUSED:
+        if (atomic_load(&req->col->stopping))
+            decide(req, MHD_HTTP_SERVICE_UNAVAILABLE, R_QUEUE_FULL,
+                   "the collector is shutting down; retry later");
+        else
+            decide(req, MHD_HTTP_SERVICE_UNAVAILABLE, R_QUEUE_FULL,
+                   "the write queue is full; retry later");
+        break;
+    }
     req->state = REQ_ANSWERED;
     MHD_resume_connection(req->conn);
 }
@@ -373,11 +404,12 @@ static bool process(struct ingest_req *req)
     /* Suspend before queueing: the writer may finish before submit returns. */
     req->state = REQ_WAITING;
     MHD_suspend_connection(req->conn);
-    if (opg_writer_submit(col->writer, &batch, write_done, req) == 0)
+    req->ack = opg_ack_create(col->acks, req);
+    if (opg_writer_submit(col->writer, &batch, write_done, req->ack) == 0)
         return true;
-    decide(req, MHD_HTTP_SERVICE_UNAVAILABLE, R_QUEUE_FULL, "the write queue is full; retry later");
-    req->state = REQ_ANSWERED;
-    MHD_resume_connection(req->conn);
+    /* refused: the write's reference is ours to drop */
+    opg_ack_cancel(req->ack, OPG_ACK_REFUSED);
+    opg_ack_release(req->ack);
     opg_span_batch_release(&batch);
     return true;
 out:
@@ -509,6 +541,7 @@ void opg_ingest_completed(void *cls, struct MHD_Connection *conn, void **req_cls
 
     if (!req)
         return;
+    opg_ack_release(req->ack);
     if (req->zs_live)
         inflateEnd(&req->zs);
     opg_buf_release(&req->body);

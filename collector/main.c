@@ -48,6 +48,8 @@ static const struct opg_option options[] = {
      CFG(max_anyvalue_depth), "nesting depth of attribute values accepted in OTLP/JSON"},
     {"retry-after", "OTELPG_RETRY_AFTER", OPG_OPT_DURATION, "1s", 1000, 3600000,
      CFG(retry_after_ms), "Retry-After sent with 503 answers"},
+    {"ack-timeout", "OTELPG_ACK_TIMEOUT", OPG_OPT_DURATION, "5s", 100, 3600000, CFG(ack_timeout_ms),
+     "an export not committed by then is answered 503 (its data stays queued)"},
     {"shutdown-timeout", "OTELPG_SHUTDOWN_TIMEOUT", OPG_OPT_DURATION, "10s", 0, 3600000,
      CFG(shutdown_timeout_ms), "on SIGTERM, how long to wait for queued data to be written"},
     {"zstd-level", "OTELPG_ZSTD_LEVEL", OPG_OPT_INT, "1", -5, 19, CFG(zstd_level),
@@ -84,16 +86,20 @@ static int migrate_with_retry(struct collector *col)
     return -1;
 }
 
-/* Stop accepting, let the writers commit what is queued (answering the
- * waiting clients), then close. */
+/*
+ * Stop accepting connections, let the writers commit what is queued
+ * (answering the waiting clients; requests still arriving on open
+ * connections are answered 503), then close. The writer is freed only after
+ * the HTTP threads are gone, since they may still hand it data.
+ */
 static void drain_and_stop(struct collector *col)
 {
     MHD_socket s = MHD_quiesce_daemon(col->httpd);
 
     if (s != MHD_INVALID_SOCKET)
         close(s);
-    opg_writer_destroy(col->writer, col->cfg.shutdown_timeout_ms);
-    col->writer = NULL;
+    atomic_store(&col->stopping, true);
+    opg_writer_drain(col->writer, col->cfg.shutdown_timeout_ms);
     /* give resumed connections a moment to send their answers */
     for (int i = 0; i < 50; i++) {
         const union MHD_DaemonInfo *info =
@@ -104,6 +110,10 @@ static void drain_and_stop(struct collector *col)
     }
     MHD_stop_daemon(col->httpd);
     col->httpd = NULL;
+    opg_writer_destroy(col->writer);
+    col->writer = NULL;
+    opg_acks_destroy(col->acks);
+    col->acks = NULL;
 }
 
 int main(int argc, char **argv)
@@ -149,7 +159,8 @@ int main(int argc, char **argv)
     wcfg.txn_max_bytes = (size_t)col.cfg.txn_size;
     col.writer = opg_writer_create(&wcfg);
     col.monitor = opg_pg_monitor_create(col.cfg.db, "otelpg-collector", 1000);
-    if (!col.writer || !col.monitor)
+    col.acks = opg_acks_create(col.cfg.ack_timeout_ms, opg_ingest_ack_answer);
+    if (!col.writer || !col.monitor || !col.acks)
         return 1;
 
     http.listen = col.cfg.listen;
@@ -160,7 +171,8 @@ int main(int argc, char **argv)
     http.suspend_resume = true;
     col.httpd = opg_http_start(&http, opg_ingest_handler, &col, opg_ingest_completed, &col);
     if (!col.httpd) {
-        opg_writer_destroy(col.writer, 0);
+        opg_writer_destroy(col.writer);
+        opg_acks_destroy(col.acks);
         opg_pg_monitor_destroy(col.monitor);
         return 1;
     }

@@ -37,6 +37,7 @@ struct opg_writer {
     size_t queued_bytes;
     size_t queued_items;
     bool stopping;
+    bool drained;
     int64_t drain_deadline_ns; /* once stopping: give up on the database after this */
     struct writer_thread *threads;
 };
@@ -463,27 +464,43 @@ struct opg_writer *opg_writer_create(const struct opg_writer_config *cfg)
         if (pthread_create(&w->threads[i].tid, NULL, writer_main, &w->threads[i]) != 0) {
             opg_error("writer: cannot start thread %d", i);
             w->cfg.threads = i;
-            opg_writer_destroy(w, 0);
+            opg_writer_destroy(w);
             return NULL;
         }
     }
     return w;
 }
 
-void opg_writer_destroy(struct opg_writer *w, long long drain_ms)
+void opg_writer_drain(struct opg_writer *w, long long drain_ms)
 {
-    if (!w)
-        return;
+    struct write_item *left;
+
     pthread_mutex_lock(&w->lock);
+    if (w->drained) {
+        pthread_mutex_unlock(&w->lock);
+        return;
+    }
     w->stopping = true;
     w->drain_deadline_ns = opg_now_mono_ns() + drain_ms * 1000000LL;
     pthread_cond_broadcast(&w->nonempty);
     pthread_mutex_unlock(&w->lock);
     for (int i = 0; i < w->cfg.threads; i++)
         pthread_join(w->threads[i].tid, NULL);
-    /* with no threads left (none started), fail what is queued */
-    if (w->head)
-        complete(w->head, -1);
+    /* what no thread took (none started): fail it */
+    pthread_mutex_lock(&w->lock);
+    left = w->head;
+    w->head = w->tail = NULL;
+    w->drained = true;
+    pthread_mutex_unlock(&w->lock);
+    if (left)
+        complete(left, -1);
+}
+
+void opg_writer_destroy(struct opg_writer *w)
+{
+    if (!w)
+        return;
+    opg_writer_drain(w, 0);
     free(w->threads);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->nonempty);

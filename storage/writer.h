@@ -51,10 +51,15 @@ int opg_writer_submit(struct opg_writer *w, struct opg_span_batch *batch, opg_wr
 size_t opg_writer_queued_bytes(struct opg_writer *w);
 
 /*
- * Stops accepting, writes what is queued (waiting at most drain_ms for the
- * database), fails what is left, stops the threads and frees everything.
- * Accepts NULL.
+ * Stops accepting (submit returns -1 from now on), writes what is queued
+ * (waiting at most drain_ms for the database), fails what is left and stops
+ * the threads. Every done callback has run when it returns. Callers may still
+ * call opg_writer_submit until opg_writer_destroy.
  */
-void opg_writer_destroy(struct opg_writer *w, long long drain_ms);
+void opg_writer_drain(struct opg_writer *w, long long drain_ms);
+
+/* Drains (without waiting for the database) if not drained yet, then frees
+ * the writer. Accepts NULL. */
+void opg_writer_destroy(struct opg_writer *w);
 
 #endif
