@@ -3,6 +3,7 @@
  */
 #include "collector.h"
 #include "config.h"
+#include "daemon.h"
 #include "http.h"
 #include "log.h"
 #include "migrate.h"
@@ -57,18 +58,11 @@ static const struct opg_option options[] = {
     OPG_OPT_END,
 };
 
-static volatile sig_atomic_t got_signal;
-
-static void on_signal(int sig)
-{
-    got_signal = sig;
-}
-
 static int migrate_with_retry(struct collector *col)
 {
     long delay_ms = 200;
 
-    while (!got_signal) {
+    while (!opg_daemon_signalled()) {
         PGconn *conn = opg_pg_connect(col->cfg.db, "otelpg-collector");
         int rc = -1;
 
@@ -121,33 +115,14 @@ int main(int argc, char **argv)
     struct collector col;
     struct opg_http_config http;
     struct opg_writer_config wcfg;
-    enum opg_log_level level;
-    struct sigaction sa;
-    char err[256];
-    int rc;
+    int rc, sig;
 
     memset(&col, 0, sizeof(col));
-    rc = opg_config_load(options, &col.cfg, argc, argv, "otelpg-collector",
+    rc = opg_daemon_init(options, &col.cfg, CFG(log_level), CFG(db), argc, argv, "otelpg-collector",
                          "Receives OpenTelemetry traces over OTLP/HTTP (protobuf and JSON) and "
                          "stores them in PostgreSQL.");
-    if (rc != 0)
-        return rc > 0 ? 0 : 2;
-    if (opg_log_parse_level(col.cfg.log_level, &level) < 0) {
-        fprintf(stderr, "otelpg-collector: unknown log level '%s'\n", col.cfg.log_level);
-        return 2;
-    }
-    if (!opg_pg_conninfo_valid(col.cfg.db, err, sizeof(err))) {
-        fprintf(stderr, "otelpg-collector: --db: %s\n", err);
-        return 2;
-    }
-    opg_log_set_level(level);
-    opg_config_log(options, &col.cfg);
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    if (rc >= 0)
+        return rc;
 
     if (migrate_with_retry(&col) < 0)
         return 1;
@@ -179,9 +154,8 @@ int main(int argc, char **argv)
     opg_info("otelpg-collector listening on http://%s (OTLP/HTTP: POST /v1/traces)",
              col.cfg.listen);
 
-    while (!got_signal)
-        pause();
-    opg_info("signal %d: draining and stopping", (int)got_signal);
+    sig = opg_daemon_wait();
+    opg_info("signal %d: draining and stopping", sig);
     drain_and_stop(&col);
     opg_pg_monitor_destroy(col.monitor);
     opg_info("stopped");

@@ -11,7 +11,7 @@ void opg_hex_encode(char *out, const uint8_t *in, size_t n)
     out[2 * n] = '\0';
 }
 
-static int hexval(char c)
+int opg_hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -27,7 +27,7 @@ int opg_hex_decode(uint8_t *out, size_t n, const char *in, size_t inlen)
     if (inlen != 2 * n)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        int hi = hexval(in[2 * i]), lo = hexval(in[2 * i + 1]);
+        int hi = opg_hex_digit(in[2 * i]), lo = opg_hex_digit(in[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return -1;
         out[i] = (uint8_t)(hi << 4 | lo);

@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The value of one hex digit (either case), or -1. */
+int opg_hex_digit(char c);
+
 /* Writes 2*n lowercase hex digits and a NUL to out (room for 2*n+1). */
 void opg_hex_encode(char *out, const uint8_t *in, size_t n);
 /*

@@ -1,5 +1,6 @@
 #include "http.h"
 #include "config.h"
+#include "hex.h"
 #include "jsonw.h"
 #include "log.h"
 #include "stats.h"
@@ -12,17 +13,6 @@
 #include <strings.h>
 #include <sys/socket.h>
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
  * Percent-decodes the path and query arguments in place, as libmicrohttpd
  * would, except that %00 stays as it is: a decoded NUL would end the C string
@@ -34,7 +24,8 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
 
     while (*r) {
         int hi, lo;
-        if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0 && (hi | lo)) {
+        if (r[0] == '%' && (hi = opg_hex_digit(r[1])) >= 0 && (lo = opg_hex_digit(r[2])) >= 0 &&
+            (hi | lo)) {
             *w++ = (char)(hi << 4 | lo);
             r += 3;
         } else {

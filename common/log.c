@@ -42,6 +42,11 @@ void opg_log(enum opg_log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
     va_end(ap);
+    /* One event, one line: libpq's messages end in a newline, and text that
+     * came from a client must not be able to forge log lines. */
+    for (char *p = line + n; *p; p++)
+        if ((unsigned char)*p < 0x20)
+            *p = ' ';
     /* one write per line so that threads do not interleave */
     fprintf(stderr, "%s\n", line);
 }

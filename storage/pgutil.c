@@ -18,20 +18,6 @@ PGconn *opg_pg_connect(const char *conninfo, const char *application_name)
     return PQconnectdbParams(keys, vals, 1);
 }
 
-bool opg_pg_conninfo_valid(const char *conninfo, char *err, size_t errlen)
-{
-    char *msg = NULL;
-    PQconninfoOption *opts = PQconninfoParse(conninfo, &msg);
-
-    if (!opts) {
-        snprintf(err, errlen, "%s", msg ? msg : "cannot parse the connection string");
-        PQfreemem(msg);
-        return false;
-    }
-    PQconninfoFree(opts);
-    return true;
-}
-
 struct opg_pg_monitor {
     char *conninfo;
     char *app;

@@ -17,9 +17,6 @@
  */
 PGconn *opg_pg_connect(const char *conninfo, const char *application_name);
 
-/* True if conninfo parses (so that a typo fails at start, not at first use). */
-bool opg_pg_conninfo_valid(const char *conninfo, char *err, size_t errlen);
-
 /*
  * Pings PostgreSQL from its own thread every interval_ms, so that /ready
  * answers from memory and never waits on the database.

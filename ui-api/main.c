@@ -3,6 +3,7 @@
  */
 #include "api.h"
 #include "config.h"
+#include "daemon.h"
 #include "http.h"
 #include "log.h"
 
@@ -32,45 +33,19 @@ static const struct opg_option options[] = {
     OPG_OPT_END,
 };
 
-static volatile sig_atomic_t got_signal;
-
-static void on_signal(int sig)
-{
-    got_signal = sig;
-}
-
 int main(int argc, char **argv)
 {
     struct api api;
     struct opg_http_config http;
     struct MHD_Daemon *d;
-    enum opg_log_level level;
-    struct sigaction sa;
-    char err[256];
-    int rc;
+    int rc, sig;
 
     memset(&api, 0, sizeof(api));
-    rc = opg_config_load(options, &api.cfg, argc, argv, "otelpg-api",
+    rc = opg_daemon_init(options, &api.cfg, CFG(log_level), CFG(db), argc, argv, "otelpg-api",
                          "Serves traces stored by otelpg-collector: OTLP/JSON "
                          "(/api/v3/traces/{id}) and the Jaeger HTTP API (/api/traces/{id}).");
-    if (rc != 0)
-        return rc > 0 ? 0 : 2;
-    if (opg_log_parse_level(api.cfg.log_level, &level) < 0) {
-        fprintf(stderr, "otelpg-api: unknown log level '%s'\n", api.cfg.log_level);
-        return 2;
-    }
-    if (!opg_pg_conninfo_valid(api.cfg.db, err, sizeof(err))) {
-        fprintf(stderr, "otelpg-api: --db: %s\n", err);
-        return 2;
-    }
-    opg_log_set_level(level);
-    opg_config_log(options, &api.cfg);
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    if (rc >= 0)
+        return rc;
 
     opg_api_register_metrics();
     api.pool = opg_pg_pool_create(api.cfg.db, "otelpg-api", (int)api.cfg.http_threads);
@@ -87,9 +62,8 @@ int main(int argc, char **argv)
     if (!d)
         return 1;
     opg_info("otelpg-api listening on http://%s", api.cfg.listen);
-    while (!got_signal)
-        pause();
-    opg_info("signal %d: stopping", (int)got_signal);
+    sig = opg_daemon_wait();
+    opg_info("signal %d: stopping", sig);
     MHD_stop_daemon(d);
     opg_pg_monitor_destroy(api.monitor);
     opg_pg_pool_destroy(api.pool);
