@@ -40,12 +40,15 @@ struct collector_config {
     long long ack_timeout_ms;
     long long shutdown_timeout_ms;
     long long zstd_level;
+    const char *correlation_keys;
 };
 
 struct collector {
     struct collector_config cfg;
     struct opg_writer *writer;
     struct opg_acks *acks;
+    char **corr_keys; /* --correlation-keys, split */
+    size_t n_corr_keys;
     struct opg_pg_monitor *monitor;
     struct MHD_Daemon *httpd;
     atomic_bool stopping;

@@ -11,6 +11,8 @@
 #include "log.h"
 #include "otlp.h"
 #include "stats.h"
+#include "logs.h"
+#include "metrics.h"
 #include "traces.h"
 
 #include <stdarg.h>
@@ -56,14 +58,20 @@ struct ingest_req {
     int64_t received_ns;
 };
 
-/* One entry per signal: logs and metrics will join traces here. */
+/* One entry per signal: where it is posted, how its body becomes a batch,
+ * and how a success is answered. */
 struct signal_route {
     const char *path;
     enum opg_signal signal;
+    int (*decode)(const struct collector *col, const char *body, size_t len, bool json,
+                  struct opg_batch *batch, char *err, size_t errlen);
+    void (*write_response)(bool json, size_t rejected, const char *msg, struct opg_buf *out);
 };
 
 static const struct signal_route routes[] = {
-    {"/v1/traces", OPG_SIGNAL_TRACES},
+    {"/v1/traces", OPG_SIGNAL_TRACES, opg_traces_decode, opg_traces_write_response},
+    {"/v1/logs", OPG_SIGNAL_LOGS, opg_logs_decode, opg_logs_write_response},
+    {"/v1/metrics", OPG_SIGNAL_METRICS, opg_metrics_decode, opg_metrics_write_response},
 };
 
 enum reject_reason {
@@ -91,31 +99,39 @@ static struct opg_metric m_rejected[R_COUNT] = {
     OPG_METRIC_INIT("otelpg_rejected_requests_total", "reason=\"write_failed\"", OPG_COUNTER, ""),
     OPG_METRIC_INIT("otelpg_rejected_requests_total", "reason=\"ack_timeout\"", OPG_COUNTER, ""),
 };
-static struct opg_metric m_requests =
-    OPG_METRIC_INIT("otelpg_received_requests_total", "signal=\"traces\",transport=\"http\"",
-                    OPG_COUNTER, "Export requests received.");
-static struct opg_metric m_items =
-    OPG_METRIC_INIT("otelpg_received_items_total", "signal=\"traces\",transport=\"http\"",
-                    OPG_COUNTER, "Items (spans, log records, points) accepted for storage.");
-static struct opg_metric m_items_rejected =
-    OPG_METRIC_INIT("otelpg_rejected_items_total", "signal=\"traces\",transport=\"http\"",
-                    OPG_COUNTER, "Items refused inside accepted requests (partial success).");
-static struct opg_metric m_bytes =
-    OPG_METRIC_INIT("otelpg_received_bytes_total", "signal=\"traces\",transport=\"http\"",
-                    OPG_COUNTER, "Request body bytes after decompression.");
-static struct opg_histogram h_ack =
+/* Per-signal counters, indexed by enum opg_signal. */
+#define SIGNAL_METRICS(name, help)                                                                 \
+    {                                                                                              \
+        OPG_METRIC_INIT(name, "signal=\"traces\",transport=\"http\"", OPG_COUNTER, help),          \
+            OPG_METRIC_INIT(name, "signal=\"logs\",transport=\"http\"", OPG_COUNTER, ""),          \
+            OPG_METRIC_INIT(name, "signal=\"metrics\",transport=\"http\"", OPG_COUNTER, ""),       \
+    }
+static struct opg_metric m_requests[3] =
+    SIGNAL_METRICS("otelpg_received_requests_total", "Export requests received.");
+static struct opg_metric m_items[3] = SIGNAL_METRICS(
+    "otelpg_received_items_total", "Items (spans, log records, data points) accepted for storage.");
+static struct opg_metric m_items_rejected[3] = SIGNAL_METRICS(
+    "otelpg_rejected_items_total", "Items refused inside accepted requests (partial success).");
+static struct opg_metric m_bytes[3] =
+    SIGNAL_METRICS("otelpg_received_bytes_total", "Request body bytes after decompression.");
+static struct opg_histogram h_ack[3] = {
     OPG_HISTOGRAM_INIT("otelpg_export_duration_seconds", "signal=\"traces\"",
-                       "Time from a complete request body to its answer (decode, queue, commit).");
+                       "Time from a complete request body to its answer (decode, queue, commit)."),
+    OPG_HISTOGRAM_INIT("otelpg_export_duration_seconds", "signal=\"logs\"", ""),
+    OPG_HISTOGRAM_INIT("otelpg_export_duration_seconds", "signal=\"metrics\"", ""),
+};
 
 void opg_ingest_register_metrics(void)
 {
     for (int i = 0; i < R_COUNT; i++)
         opg_stats_register(&m_rejected[i]);
-    opg_stats_register(&m_requests);
-    opg_stats_register(&m_items);
-    opg_stats_register(&m_items_rejected);
-    opg_stats_register(&m_bytes);
-    opg_stats_register_histogram(&h_ack);
+    for (int i = 0; i < 3; i++) {
+        opg_stats_register(&m_requests[i]);
+        opg_stats_register(&m_items[i]);
+        opg_stats_register(&m_items_rejected[i]);
+        opg_stats_register(&m_bytes[i]);
+        opg_stats_register_histogram(&h_ack[i]);
+    }
 }
 
 /* ---- answers --------------------------------------------------------------- */
@@ -190,11 +206,12 @@ static enum MHD_Result answer(struct ingest_req *req)
 {
     struct opg_buf b = OPG_BUF_INIT;
 
-    opg_stats_observe_ns(&h_ack, opg_now_mono_ns() - req->received_ns);
+    if (req->route)
+        opg_stats_observe_ns(&h_ack[req->route->signal], opg_now_mono_ns() - req->received_ns);
     if (req->status != MHD_HTTP_OK)
         return answer_status(req->conn, req->status, req->json, req->message,
                              req->col->cfg.retry_after_ms);
-    opg_traces_write_response(req->json, req->rejected, req->reject_msg, &b);
+    req->route->write_response(req->json, req->rejected, req->reject_msg, &b);
     return opg_http_respond_buf(req->conn, MHD_HTTP_OK,
                                 req->json ? "application/json" : "application/x-protobuf", &b);
 }
@@ -374,7 +391,8 @@ void opg_ingest_ack_answer(void *ctx, enum opg_ack_outcome outcome)
 static bool process(struct ingest_req *req)
 {
     struct collector *col = req->col;
-    struct opg_span_batch batch;
+    const struct signal_route *route = req->route;
+    struct opg_batch batch;
     char err[256];
     int status;
 
@@ -382,11 +400,10 @@ static bool process(struct ingest_req *req)
         decide(req, MHD_HTTP_BAD_REQUEST, R_DECODE, "truncated compressed body");
         return false;
     }
-    opg_stats_add(&m_requests, 1);
-    opg_stats_add(&m_bytes, (int64_t)req->body.len);
-    opg_span_batch_init(&batch);
-    status = opg_traces_decode(&col->cfg, req->body.data, req->body.len, req->json, &batch, err,
-                               sizeof(err));
+    opg_stats_add(&m_requests[route->signal], 1);
+    opg_stats_add(&m_bytes[route->signal], (int64_t)req->body.len);
+    opg_batch_init(&batch, route->signal);
+    status = route->decode(col, req->body.data, req->body.len, req->json, &batch, err, sizeof(err));
     opg_buf_release(&req->body);
     if (status != 0) {
         decide(req, (unsigned)status, status == MHD_HTTP_CONTENT_TOO_LARGE ? R_TOO_LARGE : R_DECODE,
@@ -396,9 +413,9 @@ static bool process(struct ingest_req *req)
     req->status = MHD_HTTP_OK;
     req->rejected = batch.rejected;
     snprintf(req->reject_msg, sizeof(req->reject_msg), "%s", batch.reject_msg);
-    opg_stats_add(&m_items, (int64_t)batch.n_spans);
-    opg_stats_add(&m_items_rejected, (int64_t)batch.rejected);
-    if (batch.n_spans == 0)
+    opg_stats_add(&m_items[route->signal], (int64_t)batch.n_items);
+    opg_stats_add(&m_items_rejected[route->signal], (int64_t)batch.rejected);
+    if (batch.n_items == 0)
         goto out;
 
     /* Suspend before queueing: the writer may finish before submit returns. */
@@ -410,10 +427,10 @@ static bool process(struct ingest_req *req)
     /* refused: the write's reference is ours to drop */
     opg_ack_cancel(req->ack, OPG_ACK_REFUSED);
     opg_ack_release(req->ack);
-    opg_span_batch_release(&batch);
+    opg_batch_release(&batch);
     return true;
 out:
-    opg_span_batch_release(&batch);
+    opg_batch_release(&batch);
     return false;
 }
 

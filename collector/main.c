@@ -55,6 +55,9 @@ static const struct opg_option options[] = {
      CFG(shutdown_timeout_ms), "on SIGTERM, how long to wait for queued data to be written"},
     {"zstd-level", "OTELPG_ZSTD_LEVEL", OPG_OPT_INT, "1", -5, 19, CFG(zstd_level),
      "zstd level for stored payloads"},
+    {"correlation-keys", "OTELPG_CORRELATION_KEYS", OPG_OPT_STR,
+     "correlation.id,correlation_id,request.id,order.id", 0, 0, CFG(correlation_keys),
+     "comma-separated attribute keys whose values are indexed as correlation IDs"},
     OPG_OPT_END,
 };
 
@@ -110,6 +113,30 @@ static void drain_and_stop(struct collector *col)
     col->acks = NULL;
 }
 
+static void split_keys(struct collector *col)
+{
+    const char *p = col->cfg.correlation_keys;
+
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        while (n && (*p == ' ')) {
+            p++;
+            n--;
+        }
+        if (n) {
+            col->corr_keys = opg_xrealloc(col->corr_keys, (col->n_corr_keys + 1) * sizeof(char *));
+            col->corr_keys[col->n_corr_keys] = opg_xcalloc(1, n + 1);
+            memcpy(col->corr_keys[col->n_corr_keys], p, n);
+            while (n && col->corr_keys[col->n_corr_keys][n - 1] == ' ')
+                col->corr_keys[col->n_corr_keys][--n] = '\0';
+            col->n_corr_keys++;
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct collector col;
@@ -124,6 +151,7 @@ int main(int argc, char **argv)
     if (rc >= 0)
         return rc;
 
+    split_keys(&col);
     if (migrate_with_retry(&col) < 0)
         return 1;
 

@@ -1,157 +1,14 @@
 #include "spans.h"
-#include "utf8.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#define SPAN_COLUMNS     12
-#define ORIGIN_COLUMNS   3
-#define SERVICE_NAME_KEY "service.name"
+#define SPAN_COLUMNS 12
 /* A stored payload never decodes to more than this (a span is bounded by the
  * request size limit long before). */
 #define MAX_DECODED_PAYLOAD (64u << 20)
 
 typedef Opentelemetry__Proto__Trace__V1__Span otlp_span_t;
-
-void opg_span_batch_init(struct opg_span_batch *b)
-{
-    memset(b, 0, sizeof(*b));
-}
-
-void opg_span_batch_release(struct opg_span_batch *b)
-{
-    opg_buf_release(&b->span_rows);
-    opg_buf_release(&b->origin_rows);
-}
-
-uint64_t opg_hash64(const void *p, size_t n)
-{
-    const uint8_t *s = p;
-    uint64_t h = 0xcbf29ce484222325ULL;
-
-    for (size_t i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
-static bool text_clean(const char *s, size_t n)
-{
-    return !memchr(s, '\0', n) && opg_utf8_valid(s, n);
-}
-
-void opg_text_sanitize(struct opg_buf *out, const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-
-    while (i < n) {
-        size_t k = p[i] ? opg_utf8_seq_len(p + i, n - i) : 0;
-        if (k) {
-            opg_buf_add(out, p + i, k);
-            i += k;
-        } else {
-            opg_buf_add(out, "\xef\xbf\xbd", 3);
-            i++;
-        }
-    }
-}
-
-/* Binary COPY fields: a big-endian length, then the bytes (-1 for NULL). */
-static void field_int8(struct opg_buf *b, int64_t v)
-{
-    opg_buf_add_be32(b, 8);
-    opg_buf_add_be64(b, (uint64_t)v);
-}
-
-static void field_int4(struct opg_buf *b, int32_t v)
-{
-    opg_buf_add_be32(b, 4);
-    opg_buf_add_be32(b, (uint32_t)v);
-}
-
-static void field_int2(struct opg_buf *b, int16_t v)
-{
-    opg_buf_add_be32(b, 2);
-    opg_buf_add_be16(b, (uint16_t)v);
-}
-
-static void field_bytes(struct opg_buf *b, const void *p, size_t n)
-{
-    opg_buf_add_be32(b, (uint32_t)n);
-    opg_buf_add(b, p, n);
-}
-
-static void field_null(struct opg_buf *b)
-{
-    opg_buf_add_be32(b, 0xffffffffu);
-}
-
-static void field_text(struct opg_buf *b, const char *s, size_t n)
-{
-    size_t at;
-
-    if (text_clean(s, n)) {
-        field_bytes(b, s, n);
-        return;
-    }
-    at = b->len;
-    opg_buf_add_be32(b, 0);
-    opg_text_sanitize(b, s, n);
-    {
-        uint32_t len = (uint32_t)(b->len - at - 4);
-        unsigned char *lp = (unsigned char *)b->data + at;
-        lp[0] = (unsigned char)(len >> 24);
-        lp[1] = (unsigned char)(len >> 16);
-        lp[2] = (unsigned char)(len >> 8);
-        lp[3] = (unsigned char)len;
-    }
-}
-
-/* Appends a length-prefixed codec payload of msg; returns 0 or -1. */
-static int field_payload(struct opg_buf *b, struct opg_codec *codec, const ProtobufCMessage *msg,
-                         struct opg_buf *scratch)
-{
-    size_t n = protobuf_c_message_get_packed_size(msg);
-    size_t at = b->len;
-    uint32_t len;
-    unsigned char *lp;
-
-    opg_buf_reset(scratch);
-    opg_buf_grow(scratch, n);
-    protobuf_c_message_pack(msg, (uint8_t *)scratch->data);
-    scratch->len = n;
-    opg_buf_add_be32(b, 0);
-    if (opg_codec_encode(codec, scratch->data, n, b) < 0)
-        return -1;
-    len = (uint32_t)(b->len - at - 4);
-    lp = (unsigned char *)b->data + at;
-    lp[0] = (unsigned char)(len >> 24);
-    lp[1] = (unsigned char)(len >> 16);
-    lp[2] = (unsigned char)(len >> 8);
-    lp[3] = (unsigned char)len;
-    return 0;
-}
-
-static int32_t span_day(uint64_t start, const struct opg_span_window *win)
-{
-    int64_t s = (int64_t)start;
-
-    if (start > (uint64_t)INT64_MAX || s < win->now_ns - win->accept_past_ns ||
-        s > win->now_ns + win->accept_future_ns)
-        s = win->now_ns;
-    return (int32_t)(s / OPG_NS_PER_DAY);
-}
-
-static void note_day(struct opg_span_batch *b, int32_t day)
-{
-    for (int i = b->n_days - 1; i >= 0; i--)
-        if (b->days[i] == day)
-            return;
-    if (b->n_days < OPG_MAX_DAYS_PER_BATCH)
-        b->days[b->n_days++] = day;
-}
 
 static const char *span_invalid(const otlp_span_t *s)
 {
@@ -164,74 +21,14 @@ static const char *span_invalid(const otlp_span_t *s)
     return NULL;
 }
 
-static void reject(struct opg_span_batch *b, const char *why, size_t n)
-{
-    if (!b->rejected)
-        snprintf(b->reject_msg, sizeof(b->reject_msg), "%s", why);
-    b->rejected += n;
-}
-
-/*
- * Encodes the origin of one ResourceSpans x ScopeSpans pair and returns its
- * ID. Pairs repeat within a request only when a client splits one scope, so
- * the tuple is simply written again; the writer keeps one per ID.
- */
-static int encode_origin(struct opg_span_batch *b,
-                         const Opentelemetry__Proto__Trace__V1__ResourceSpans *rs,
-                         const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss,
-                         const ProtobufCBinaryData *service, struct opg_codec *codec,
-                         struct opg_buf *scratch, int64_t *id)
-{
-    Opentelemetry__Proto__Trace__V1__ResourceSpans o =
-        OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
-    Opentelemetry__Proto__Trace__V1__ScopeSpans sc =
-        OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
-    Opentelemetry__Proto__Trace__V1__ScopeSpans *scp = &sc;
-    size_t n;
-
-    o.resource = rs->resource;
-    o.schema_url = rs->schema_url;
-    sc.scope = ss->scope;
-    sc.schema_url = ss->schema_url;
-    o.n_scope_spans = 1;
-    o.scope_spans = &scp;
-
-    n = protobuf_c_message_get_packed_size(&o.base);
-    opg_buf_reset(scratch);
-    opg_buf_grow(scratch, n);
-    protobuf_c_message_pack(&o.base, (uint8_t *)scratch->data);
-    scratch->len = n;
-    *id = (int64_t)opg_hash64(scratch->data, n);
-
-    opg_buf_add_be16(&b->origin_rows, ORIGIN_COLUMNS);
-    field_int8(&b->origin_rows, *id);
-    field_text(&b->origin_rows, (const char *)service->data, service->len);
-    {
-        size_t at = b->origin_rows.len;
-        uint32_t len;
-        unsigned char *lp;
-
-        opg_buf_add_be32(&b->origin_rows, 0);
-        if (opg_codec_encode(codec, scratch->data, n, &b->origin_rows) < 0)
-            return -1;
-        len = (uint32_t)(b->origin_rows.len - at - 4);
-        lp = (unsigned char *)b->origin_rows.data + at;
-        lp[0] = (unsigned char)(len >> 24);
-        lp[1] = (unsigned char)(len >> 16);
-        lp[2] = (unsigned char)(len >> 8);
-        lp[3] = (unsigned char)len;
-    }
-    b->n_origins++;
-    return 0;
-}
-
 /*
  * The payload keeps what the columns do not hold exactly: a name that had to
  * be sanitised for its text column, and enum values outside smallint.
  */
-static int encode_span(struct opg_span_batch *b, const otlp_span_t *s, int64_t origin_id,
-                       const ProtobufCBinaryData *service, struct opg_codec *codec,
-                       const struct opg_span_window *win, struct opg_buf *scratch)
+static int encode_span(struct opg_batch *b, const otlp_span_t *s, int64_t origin_id,
+                       const Opentelemetry__Proto__Resource__V1__Resource *resource,
+                       struct opg_codec *codec, const struct opg_ingest_opts *o,
+                       struct opg_buf *scratch)
 {
     otlp_span_t rest = *s;
     Opentelemetry__Proto__Trace__V1__Status st = OPENTELEMETRY__PROTO__TRACE__V1__STATUS__INIT;
@@ -239,9 +36,10 @@ static int encode_span(struct opg_span_batch *b, const otlp_span_t *s, int64_t o
     bool kind_fits = s->kind >= 0 && s->kind <= INT16_MAX;
     bool code_fits = code >= 0 && code <= INT16_MAX;
     const char *name = s->name ? s->name : "";
-    bool name_fits = text_clean(name, strlen(name));
-    int32_t day = span_day(s->start_time_unix_nano, win);
-    struct opg_buf *r = &b->span_rows;
+    bool name_fits = opg_text_clean(name, strlen(name));
+    int32_t day = opg_batch_day(b, s->start_time_unix_nano, o);
+    ProtobufCBinaryData service = opg_resource_service(resource);
+    struct opg_buf *r;
 
     rest.trace_id.len = 0;
     rest.span_id.len = 0;
@@ -273,44 +71,40 @@ static int encode_span(struct opg_span_batch *b, const otlp_span_t *s, int64_t o
         end = start;
     }
 
-    opg_buf_add_be16(r, SPAN_COLUMNS);
-    field_int8(r, (int64_t)start);
-    field_int8(r, (int64_t)(end - start));
-    field_int8(r, origin_id);
-    field_int4(r, day);
-    field_int2(r, kind_fits ? (int16_t)s->kind : 0);
-    field_int2(r, code_fits ? (int16_t)code : 0);
-    field_bytes(r, s->trace_id.data, s->trace_id.len);
-    field_bytes(r, s->span_id.data, s->span_id.len);
+    r = opg_batch_row(b, OPG_STREAM_SPANS, SPAN_COLUMNS);
+    opg_copy_int8(r, (int64_t)start);
+    opg_copy_int8(r, (int64_t)(end - start));
+    opg_copy_int8(r, origin_id);
+    opg_copy_int4(r, day);
+    opg_copy_int2(r, kind_fits ? (int16_t)s->kind : 0);
+    opg_copy_int2(r, code_fits ? (int16_t)code : 0);
+    opg_copy_bytes(r, s->trace_id.data, s->trace_id.len);
+    opg_copy_bytes(r, s->span_id.data, s->span_id.len);
     if (s->parent_span_id.len)
-        field_bytes(r, s->parent_span_id.data, s->parent_span_id.len);
+        opg_copy_bytes(r, s->parent_span_id.data, s->parent_span_id.len);
     else
-        field_null(r);
-    field_text(r, (const char *)service->data, service->len);
-    field_text(r, name, strlen(name));
-    if (field_payload(r, codec, &rest.base, scratch) < 0)
+        opg_copy_null(r);
+    opg_copy_text(r, (const char *)service.data, service.len);
+    opg_copy_text(r, name, strlen(name));
+    if (opg_copy_payload(r, codec, &rest.base, scratch) < 0)
         return -1;
-    note_day(b, day);
-    b->n_spans++;
+    opg_batch_add_correlations(b, o, s->attributes, s->n_attributes, resource, OPG_CORR_TRACE,
+                               s->trace_id.data, s->trace_id.len, (int64_t)start, day);
+    b->n_items++;
     return 0;
 }
 
 int opg_spans_encode(
-    struct opg_span_batch *b,
+    struct opg_batch *b,
     const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req,
-    struct opg_codec *codec, const struct opg_span_window *win)
+    struct opg_codec *codec, const struct opg_ingest_opts *o)
 {
     struct opg_buf scratch = OPG_BUF_INIT;
     int ret = -1;
 
     for (size_t i = 0; i < req->n_resource_spans; i++) {
         const Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = req->resource_spans[i];
-        static const ProtobufCBinaryData no_service = {0, (uint8_t *)""};
-        const ProtobufCBinaryData *service = NULL;
 
-        if (rs->resource)
-            service = opg_otlp_attr_str(rs->resource->attributes, rs->resource->n_attributes,
-                                        SERVICE_NAME_KEY);
         for (size_t j = 0; j < rs->n_scope_spans; j++) {
             const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = rs->scope_spans[j];
             int64_t origin_id = 0;
@@ -320,17 +114,16 @@ int opg_spans_encode(
                 const char *why = span_invalid(ss->spans[k]);
 
                 if (why) {
-                    reject(b, why, 1);
+                    opg_batch_reject(b, why);
                     continue;
                 }
                 if (!have_origin) {
-                    if (encode_origin(b, rs, ss, service ? service : &no_service, codec, &scratch,
-                                      &origin_id) < 0)
+                    if (opg_batch_add_origin(b, rs->resource, rs->schema_url, ss->scope,
+                                             ss->schema_url, codec, &scratch, &origin_id) < 0)
                         goto out;
                     have_origin = true;
                 }
-                if (encode_span(b, ss->spans[k], origin_id, service ? service : &no_service, codec,
-                                win, &scratch) < 0)
+                if (encode_span(b, ss->spans[k], origin_id, rs->resource, codec, o, &scratch) < 0)
                     goto out;
             }
         }

@@ -14,7 +14,7 @@
 
 struct write_item {
     struct write_item *next;
-    struct opg_span_batch batch;
+    struct opg_batch batch;
     opg_write_done_fn *done;
     void *ctx;
     size_t bytes;
@@ -42,20 +42,26 @@ struct opg_writer {
     struct writer_thread *threads;
 };
 
-static struct opg_metric m_stored =
+static struct opg_metric m_stored[3] = {
     OPG_METRIC_INIT("otelpg_stored_items_total", "signal=\"traces\"", OPG_COUNTER,
-                    "Items committed to PostgreSQL.");
-static struct opg_metric m_failed =
+                    "Items committed to PostgreSQL."),
+    OPG_METRIC_INIT("otelpg_stored_items_total", "signal=\"logs\"", OPG_COUNTER, ""),
+    OPG_METRIC_INIT("otelpg_stored_items_total", "signal=\"metrics\"", OPG_COUNTER, ""),
+};
+static struct opg_metric m_failed[3] = {
     OPG_METRIC_INIT("otelpg_write_failed_items_total", "signal=\"traces\"", OPG_COUNTER,
-                    "Items that could not be stored (their request was answered with an error).");
+                    "Items that could not be stored (their request was answered with an error)."),
+    OPG_METRIC_INIT("otelpg_write_failed_items_total", "signal=\"logs\"", OPG_COUNTER, ""),
+    OPG_METRIC_INIT("otelpg_write_failed_items_total", "signal=\"metrics\"", OPG_COUNTER, ""),
+};
 static struct opg_metric m_txns = OPG_METRIC_INIT("otelpg_write_transactions_total", NULL,
                                                   OPG_COUNTER, "Write transactions committed.");
 static struct opg_metric m_db_errors = OPG_METRIC_INIT(
     "otelpg_db_errors_total", "component=\"writer\"", OPG_COUNTER, "Failed database operations.");
-static struct opg_metric m_queue_bytes = OPG_METRIC_INIT(
-    "otelpg_queue_bytes", "signal=\"traces\"", OPG_GAUGE, "Encoded bytes waiting to be written.");
-static struct opg_metric m_queue_items = OPG_METRIC_INIT(
-    "otelpg_queue_batches", "signal=\"traces\"", OPG_GAUGE, "Requests waiting to be written.");
+static struct opg_metric m_queue_bytes =
+    OPG_METRIC_INIT("otelpg_queue_bytes", NULL, OPG_GAUGE, "Encoded bytes waiting to be written.");
+static struct opg_metric m_queue_items =
+    OPG_METRIC_INIT("otelpg_queue_batches", NULL, OPG_GAUGE, "Requests waiting to be written.");
 static struct opg_metric m_batch_items = OPG_METRIC_INIT(
     "otelpg_write_batch_items_total", NULL, OPG_COUNTER,
     "Requests written, summed over transactions (divide by transactions for the batch size).");
@@ -71,8 +77,10 @@ static void register_metrics(void)
     if (done)
         return;
     done = true;
-    opg_stats_register(&m_stored);
-    opg_stats_register(&m_failed);
+    for (int i = 0; i < 3; i++)
+        opg_stats_register(&m_stored[i]);
+    for (int i = 0; i < 3; i++)
+        opg_stats_register(&m_failed[i]);
     opg_stats_register(&m_txns);
     opg_stats_register(&m_batch_items);
     opg_stats_register(&m_db_errors);
@@ -84,10 +92,10 @@ static void register_metrics(void)
 
 /* ---- the queue ---------------------------------------------------------- */
 
-int opg_writer_submit(struct opg_writer *w, struct opg_span_batch *batch, opg_write_done_fn *done,
+int opg_writer_submit(struct opg_writer *w, struct opg_batch *batch, opg_write_done_fn *done,
                       void *ctx)
 {
-    size_t bytes = batch->span_rows.len + batch->origin_rows.len + sizeof(struct write_item);
+    size_t bytes = opg_batch_bytes(batch) + sizeof(struct write_item);
     struct write_item *it;
 
     pthread_mutex_lock(&w->lock);
@@ -97,7 +105,7 @@ int opg_writer_submit(struct opg_writer *w, struct opg_span_batch *batch, opg_wr
     }
     it = opg_xcalloc(1, sizeof(*it));
     it->batch = *batch;
-    opg_span_batch_init(batch);
+    opg_batch_init(batch, batch->signal);
     it->done = done;
     it->ctx = ctx;
     it->bytes = bytes;
@@ -161,7 +169,7 @@ static struct write_item *take(struct opg_writer *w)
 
 static void finish(struct write_item *it, int status)
 {
-    opg_span_batch_release(&it->batch);
+    opg_batch_release(&it->batch);
     it->done(it->ctx, status);
     free(it);
 }
@@ -171,38 +179,67 @@ static void finish(struct write_item *it, int status)
 static const char COPY_HEADER[] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
 #define COPY_HEADER_LEN 19
 
-static const char SQL_SESSION[] =
-    "SET client_min_messages = warning;"
-    "CREATE TEMP TABLE IF NOT EXISTS spans_stage (LIKE spans) ON COMMIT DELETE ROWS;"
-    "CREATE TEMP TABLE IF NOT EXISTS origins_stage (id bigint, service text, body bytea)"
-    " ON COMMIT DELETE ROWS;";
+/*
+ * One entry per batch stream (batch.h), in merge order: a session-private
+ * staging table that COPY fills, and the statement that moves its rows into
+ * the real tables. Every merge is idempotent (ON CONFLICT DO NOTHING, or a
+ * summary merged from the rows really inserted), so a replayed or retried
+ * request stores nothing twice. Rows are ordered by key where two writers
+ * could lock the same rows, so that they lock them in one order.
+ */
+struct stream_sql {
+    const char *stage;
+    const char *create;
+    const char *merge;
+};
 
-static const char SQL_ORIGINS[] =
-    "INSERT INTO origins (id, service, body)"
-    " SELECT DISTINCT ON (id) id, service, body FROM origins_stage ORDER BY id"
-    " ON CONFLICT (id) DO NOTHING";
-
-/* Spans in, and the per-trace summaries merged from what was really inserted
- * (a duplicate span inserts nothing, so it counts nothing). Ordered by key so
- * that concurrent writers take row locks in one order. */
-static const char SQL_SPANS[] =
-    "WITH ins AS ("
-    " INSERT INTO spans SELECT * FROM spans_stage ON CONFLICT DO NOTHING"
-    " RETURNING day, trace_id, parent_span_id, start_ns, duration_ns, status, service, name)"
-    " INSERT INTO traces (start_ns, end_ns, day, span_count, error_count, trace_id,"
-    "   root_service, root_name)"
-    " SELECT min(start_ns), max(start_ns + duration_ns), day, count(*),"
-    "   count(*) FILTER (WHERE status = 2), trace_id,"
-    "   min(service) FILTER (WHERE parent_span_id IS NULL),"
-    "   min(name) FILTER (WHERE parent_span_id IS NULL)"
-    " FROM ins GROUP BY trace_id, day ORDER BY trace_id, day"
-    " ON CONFLICT (trace_id, day) DO UPDATE SET"
-    "   start_ns = least(traces.start_ns, excluded.start_ns),"
-    "   end_ns = greatest(traces.end_ns, excluded.end_ns),"
-    "   span_count = traces.span_count + excluded.span_count,"
-    "   error_count = traces.error_count + excluded.error_count,"
-    "   root_service = coalesce(traces.root_service, excluded.root_service),"
-    "   root_name = coalesce(traces.root_name, excluded.root_name)";
+static const struct stream_sql streams[OPG_STREAM_COUNT] = {
+    [OPG_STREAM_ORIGINS] =
+        {"origins_stage", "(id bigint, service text, body bytea)",
+         "INSERT INTO origins (id, service, body)"
+         " SELECT DISTINCT ON (id) id, service, body FROM origins_stage ORDER BY id"
+         " ON CONFLICT (id) DO NOTHING"},
+    [OPG_STREAM_SERIES] =
+        {"series_stage",
+         "(id bigint, origin_id bigint, kind smallint, temporality smallint, monotonic boolean,"
+         " name text, unit text, description text, service text, attributes jsonb, body bytea)",
+         "INSERT INTO metric_series (id, origin_id, kind, temporality, monotonic, name, unit,"
+         "   description, service, attributes, body)"
+         " SELECT DISTINCT ON (id) * FROM series_stage ORDER BY id"
+         " ON CONFLICT (id) DO NOTHING"},
+    [OPG_STREAM_SPANS] =
+        {"spans_stage", "(LIKE spans)",
+         "WITH ins AS ("
+         " INSERT INTO spans SELECT * FROM spans_stage ON CONFLICT DO NOTHING"
+         " RETURNING day, trace_id, parent_span_id, start_ns, duration_ns, status, service, name)"
+         " INSERT INTO traces (start_ns, end_ns, day, span_count, error_count, trace_id,"
+         "   root_service, root_name)"
+         " SELECT min(start_ns), max(start_ns + duration_ns), day, count(*),"
+         "   count(*) FILTER (WHERE status = 2), trace_id,"
+         "   min(service) FILTER (WHERE parent_span_id IS NULL),"
+         "   min(name) FILTER (WHERE parent_span_id IS NULL)"
+         " FROM ins GROUP BY trace_id, day ORDER BY trace_id, day"
+         " ON CONFLICT (trace_id, day) DO UPDATE SET"
+         "   start_ns = least(traces.start_ns, excluded.start_ns),"
+         "   end_ns = greatest(traces.end_ns, excluded.end_ns),"
+         "   span_count = traces.span_count + excluded.span_count,"
+         "   error_count = traces.error_count + excluded.error_count,"
+         "   root_service = coalesce(traces.root_service, excluded.root_service),"
+         "   root_name = coalesce(traces.root_name, excluded.root_name)"},
+    [OPG_STREAM_LOGS] = {"logs_stage", "(LIKE logs)",
+                         "INSERT INTO logs SELECT * FROM logs_stage ON CONFLICT DO NOTHING"},
+    [OPG_STREAM_POINTS] = {"points_stage", "(LIKE metric_points)",
+                           "INSERT INTO metric_points SELECT * FROM points_stage"
+                           " ON CONFLICT DO NOTHING"},
+    [OPG_STREAM_EXEMPLARS] = {"exemplars_stage", "(LIKE exemplars)",
+                              "INSERT INTO exemplars SELECT * FROM exemplars_stage"
+                              " ON CONFLICT DO NOTHING"},
+    [OPG_STREAM_CORRELATIONS] =
+        {"correlations_stage", "(LIKE correlations)",
+         "INSERT INTO correlations"
+         " SELECT DISTINCT ON (corr_id, kind, ref, day) * FROM correlations_stage"
+         " ORDER BY corr_id, kind, ref, day, time_ns ON CONFLICT DO NOTHING"},
+};
 
 enum db_result {
     DB_OK,
@@ -238,9 +275,9 @@ static enum db_result exec_cmd(PGconn *conn, const char *sql, const char *what)
     return r;
 }
 
-static enum db_result copy_in(PGconn *conn, const char *table, struct write_item *items,
-                              bool origins)
+static enum db_result copy_in(PGconn *conn, enum opg_stream stream, struct write_item *items)
 {
+    const char *table = streams[stream].stage;
     char sql[96];
     PGresult *res;
     enum db_result r = DB_OK;
@@ -257,7 +294,7 @@ static enum db_result copy_in(PGconn *conn, const char *table, struct write_item
     PQclear(res);
     int ok = PQputCopyData(conn, COPY_HEADER, COPY_HEADER_LEN) == 1;
     for (struct write_item *it = items; ok && it; it = it->next) {
-        struct opg_buf *b = origins ? &it->batch.origin_rows : &it->batch.span_rows;
+        struct opg_buf *b = &it->batch.rows[stream];
         if (b->len)
             ok = PQputCopyData(conn, b->data, (int)b->len) == 1;
     }
@@ -324,18 +361,26 @@ static enum db_result write_items(struct writer_thread *t, struct write_item *it
         return r;
     if ((r = exec_cmd(t->conn, "BEGIN", "BEGIN")) != DB_OK)
         return r;
-    if ((r = copy_in(t->conn, "origins_stage", items, true)) != DB_OK ||
-        (r = exec_cmd(t->conn, SQL_ORIGINS, "inserting origins")) != DB_OK ||
-        (r = copy_in(t->conn, "spans_stage", items, false)) != DB_OK ||
-        (r = exec_cmd(t->conn, SQL_SPANS, "inserting spans")) != DB_OK ||
-        (r = exec_cmd(t->conn, "COMMIT", "COMMIT")) != DB_OK) {
-        if (PQstatus(t->conn) == CONNECTION_OK)
-            exec_cmd(t->conn, "ROLLBACK", "ROLLBACK");
-        return r;
+    for (int s = 0; s < OPG_STREAM_COUNT; s++) {
+        bool any = false;
+
+        for (struct write_item *it = items; it && !any; it = it->next)
+            any = it->batch.n_rows[s] > 0;
+        if (!any)
+            continue;
+        if ((r = copy_in(t->conn, (enum opg_stream)s, items)) != DB_OK ||
+            (r = exec_cmd(t->conn, streams[s].merge, streams[s].stage)) != DB_OK)
+            goto out_rollback;
     }
+    if ((r = exec_cmd(t->conn, "COMMIT", "COMMIT")) != DB_OK)
+        goto out_rollback;
     opg_stats_observe_ns(&h_write, opg_now_mono_ns() - t0);
     opg_stats_add(&m_txns, 1);
     return DB_OK;
+out_rollback:
+    if (PQstatus(t->conn) == CONNECTION_OK)
+        exec_cmd(t->conn, "ROLLBACK", "ROLLBACK");
+    return r;
 }
 
 static void sleep_ms(long ms)
@@ -364,8 +409,16 @@ static int connect_db(struct writer_thread *t)
         opg_stats_add(&m_db_errors, 1);
         return -1;
     }
-    if (exec_cmd(t->conn, SQL_SESSION, "preparing the session") != DB_OK)
+    if (exec_cmd(t->conn, "SET client_min_messages = warning", "preparing the session") != DB_OK)
         return -1;
+    for (int s = 0; s < OPG_STREAM_COUNT; s++) {
+        char sql[512];
+
+        snprintf(sql, sizeof(sql), "CREATE TEMP TABLE IF NOT EXISTS %s %s ON COMMIT DELETE ROWS",
+                 streams[s].stage, streams[s].create);
+        if (exec_cmd(t->conn, sql, "creating a staging table") != DB_OK)
+            return -1;
+    }
     t->n_days = 0;
     return 0;
 }
@@ -373,22 +426,20 @@ static int connect_db(struct writer_thread *t)
 static void complete(struct write_item *items, int status)
 {
     int64_t now = opg_now_mono_ns();
-    size_t spans = 0, n = 0;
+    size_t n = 0;
 
     while (items) {
         struct write_item *next = items->next;
-        spans += items->batch.n_spans;
+        int sig = (int)items->batch.signal;
+
+        opg_stats_add(status == 0 ? &m_stored[sig] : &m_failed[sig], (int64_t)items->batch.n_items);
         n++;
         opg_stats_observe_ns(&h_queue_wait, now - items->queued_ns);
         finish(items, status);
         items = next;
     }
-    if (status == 0) {
-        opg_stats_add(&m_stored, (int64_t)spans);
+    if (status == 0)
         opg_stats_add(&m_batch_items, (int64_t)n);
-    } else {
-        opg_stats_add(&m_failed, (int64_t)spans);
-    }
 }
 
 /*

@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "spans.h"
+#include "batch.h"
 
 struct opg_writer_config {
     const char *conninfo;   /* libpq connection string or URL (borrowed) */
@@ -44,7 +44,7 @@ struct opg_writer *opg_writer_create(const struct opg_writer_config *cfg);
  * Returns -1, without taking the batch, when the queue is full or the writer
  * is stopping.
  */
-int opg_writer_submit(struct opg_writer *w, struct opg_span_batch *batch, opg_write_done_fn *done,
+int opg_writer_submit(struct opg_writer *w, struct opg_batch *batch, opg_write_done_fn *done,
                       void *ctx);
 
 /* Encoded bytes and batches waiting. */

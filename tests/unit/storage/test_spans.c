@@ -13,15 +13,20 @@
 #include <string.h>
 
 #include "arena.h"
+#include "batch.h"
 #include "spans.h"
 
 typedef Opentelemetry__Proto__Trace__V1__Span span_t;
 typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest req_t;
 
-static const struct opg_span_window window = {
+static const char *const corr_keys[] = {"correlation.id", "order.id"};
+static const struct opg_ingest_opts window = {
     .now_ns = 1795280642000000000LL, /* the samples' day */
     .accept_past_ns = 7 * OPG_NS_PER_DAY,
     .accept_future_ns = OPG_NS_PER_DAY,
+    .corr_keys = corr_keys,
+    .n_corr_keys = 2,
+    .max_corr_len = 256,
 };
 
 static uint32_t rd32(const unsigned char **p)
@@ -62,11 +67,11 @@ static const unsigned char *field_bytes(const unsigned char **p, size_t *len)
 }
 
 /* Parses the tuples of b->span_rows; returns how many. */
-static size_t parse_rows(const struct opg_span_batch *b, struct opg_span_row *rows, int32_t *days,
+static size_t parse_rows(const struct opg_batch *b, struct opg_span_row *rows, int32_t *days,
                          size_t max)
 {
-    const unsigned char *p = (const unsigned char *)b->span_rows.data;
-    const unsigned char *end = p + b->span_rows.len;
+    const unsigned char *p = (const unsigned char *)b->rows[OPG_STREAM_SPANS].data;
+    const unsigned char *end = p + b->rows[OPG_STREAM_SPANS].len;
     size_t n = 0;
 
     while (p < end && n < max) {
@@ -128,7 +133,7 @@ static req_t *load_sample(const char *name, uint8_t **buf)
 
 /* Encodes req, decodes every row, and checks each span against the original
  * (spans are encoded in request order). Returns the rows made. */
-static size_t check_round_trip(req_t *req, struct opg_span_batch *b)
+static size_t check_round_trip(req_t *req, struct opg_batch *b)
 {
     struct opg_codec *c = opg_codec_create(1);
     struct opg_arena *a = opg_arena_create(0);
@@ -137,10 +142,10 @@ static size_t check_round_trip(req_t *req, struct opg_span_batch *b)
     int32_t days[64];
     size_t n, k = 0;
 
-    opg_span_batch_init(b);
+    opg_batch_init(b, OPG_SIGNAL_TRACES);
     assert_int_equal(opg_spans_encode(b, req, c, &window), 0);
     n = parse_rows(b, rows, days, 64);
-    assert_int_equal(n, b->n_spans);
+    assert_int_equal(n, b->n_items);
     for (size_t i = 0; i < req->n_resource_spans; i++)
         for (size_t j = 0; j < req->resource_spans[i]->n_scope_spans; j++)
             for (size_t s = 0; s < req->resource_spans[i]->scope_spans[j]->n_spans; s++) {
@@ -163,18 +168,18 @@ static void sdk_sample_round_trips(void **state)
 {
     uint8_t *buf;
     req_t *req = load_sample("001_v1_traces.pb", &buf);
-    struct opg_span_batch b;
+    struct opg_batch b;
     struct opg_span_row rows[8];
     int32_t days[8];
 
     assert_non_null(req);
     assert_int_equal(check_round_trip(req, &b), 3);
     assert_int_equal(b.rejected, 0);
-    assert_int_equal(b.n_origins, 1); /* one resource + scope for all three */
+    assert_int_equal(b.n_rows[OPG_STREAM_ORIGINS], 1); /* one resource + scope for all three */
     assert_int_equal(b.n_days, 1);
     parse_rows(&b, rows, days, 8);
     assert_int_equal(days[0], (int32_t)(1795280641608000000LL / OPG_NS_PER_DAY));
-    opg_span_batch_release(&b);
+    opg_batch_release(&b);
     opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(req,
                                                                                             NULL);
     free(buf);
@@ -222,7 +227,7 @@ static void one_span_init(struct one_span *o)
 static void odd_values_round_trip(void **state)
 {
     struct one_span o;
-    struct opg_span_batch b;
+    struct opg_batch b;
     struct opg_span_row rows[1];
     int32_t days[1];
 
@@ -230,7 +235,7 @@ static void odd_values_round_trip(void **state)
     one_span_init(&o);
     o.span.name = "bad \xff\xfe name";
     check_round_trip(&o.req, &b);
-    opg_span_batch_release(&b);
+    opg_batch_release(&b);
 
     /* kind and status code outside the smallint columns (open enums) */
     one_span_init(&o);
@@ -239,13 +244,13 @@ static void odd_values_round_trip(void **state)
     o.status.message = "custom";
     o.span.status = &o.status;
     check_round_trip(&o.req, &b);
-    opg_span_batch_release(&b);
+    opg_batch_release(&b);
 
     /* end before start, and a start past what int64 holds */
     one_span_init(&o);
     o.span.end_time_unix_nano = o.span.start_time_unix_nano - 10;
     check_round_trip(&o.req, &b);
-    opg_span_batch_release(&b);
+    opg_batch_release(&b);
     one_span_init(&o);
     o.span.start_time_unix_nano = UINT64_MAX - 5;
     o.span.end_time_unix_nano = UINT64_MAX;
@@ -253,7 +258,7 @@ static void odd_values_round_trip(void **state)
     parse_rows(&b, rows, days, 1);
     /* filed under the day it arrived, not an absurd one */
     assert_int_equal(days[0], (int32_t)(window.now_ns / OPG_NS_PER_DAY));
-    opg_span_batch_release(&b);
+    opg_batch_release(&b);
 
     /* zero times, a parent, and an error status with a message */
     one_span_init(&o);
@@ -268,41 +273,98 @@ static void odd_values_round_trip(void **state)
     parse_rows(&b, rows, days, 1);
     assert_int_equal(rows[0].status, 2);
     assert_non_null(rows[0].parent_span_id);
-    opg_span_batch_release(&b);
+    opg_batch_release(&b);
 }
 
 static void invalid_ids_are_rejected(void **state)
 {
     struct one_span o;
-    struct opg_span_batch b;
+    struct opg_batch b;
     struct opg_codec *c = opg_codec_create(1);
     uint8_t zero[16] = {0};
 
     one_span_init(&o);
     o.span.trace_id.len = 15;
-    opg_span_batch_init(&b);
+    opg_batch_init(&b, OPG_SIGNAL_TRACES);
     assert_int_equal(opg_spans_encode(&b, &o.req, c, &window), 0);
-    assert_int_equal(b.n_spans, 0);
+    assert_int_equal(b.n_items, 0);
     assert_int_equal(b.rejected, 1);
     assert_non_null(strstr(b.reject_msg, "trace_id"));
-    opg_span_batch_release(&b);
+    opg_batch_release(&b);
 
     one_span_init(&o);
     o.span.span_id.data = zero;
-    opg_span_batch_init(&b);
+    opg_batch_init(&b, OPG_SIGNAL_TRACES);
     assert_int_equal(opg_spans_encode(&b, &o.req, c, &window), 0);
     assert_int_equal(b.rejected, 1);
     assert_non_null(strstr(b.reject_msg, "span_id"));
-    opg_span_batch_release(&b);
+    opg_batch_release(&b);
 
     one_span_init(&o);
     o.span.parent_span_id.data = o.pid;
     o.span.parent_span_id.len = 3;
-    opg_span_batch_init(&b);
+    opg_batch_init(&b, OPG_SIGNAL_TRACES);
     assert_int_equal(opg_spans_encode(&b, &o.req, c, &window), 0);
     assert_int_equal(b.rejected, 1);
-    assert_int_equal(b.n_origins, 0); /* nothing stored, no origin either */
-    opg_span_batch_release(&b);
+    assert_int_equal(b.n_rows[OPG_STREAM_ORIGINS], 0); /* nothing stored, no origin either */
+    opg_batch_release(&b);
+    opg_codec_destroy(c);
+}
+
+static void correlation_ids_are_extracted(void **state)
+{
+    struct one_span o;
+    struct opg_batch b;
+    struct opg_codec *c = opg_codec_create(1);
+    Opentelemetry__Proto__Common__V1__KeyValue kv[3], *kvp[3] = {&kv[0], &kv[1], &kv[2]};
+    Opentelemetry__Proto__Common__V1__AnyValue v[3];
+    Opentelemetry__Proto__Resource__V1__Resource res;
+    const unsigned char *p;
+
+    for (int i = 0; i < 3; i++) {
+        opentelemetry__proto__common__v1__key_value__init(&kv[i]);
+        opentelemetry__proto__common__v1__any_value__init(&v[i]);
+        kv[i].value = &v[i];
+    }
+    kv[0].key = "correlation.id";
+    v[0].value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+    v[0].string_value.data = (uint8_t *)"req-1";
+    v[0].string_value.len = 5;
+    kv[1].key = "order.id"; /* an integer value counts too */
+    v[1].value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
+    v[1].int_value = 42;
+    kv[2].key = "correlation.id"; /* the same ID on the resource is added once */
+    v[2].value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+    v[2].string_value = v[0].string_value;
+
+    one_span_init(&o);
+    o.span.attributes = kvp;
+    o.span.n_attributes = 2;
+    opentelemetry__proto__resource__v1__resource__init(&res);
+    res.attributes = &kvp[2];
+    res.n_attributes = 1;
+    o.rs.resource = &res;
+    opg_batch_init(&b, OPG_SIGNAL_TRACES);
+    assert_int_equal(opg_spans_encode(&b, &o.req, c, &window), 0);
+    assert_int_equal(b.n_rows[OPG_STREAM_CORRELATIONS], 2);
+    /* first row: text "req-1", day, kind 1, the trace ID, the start */
+    p = (const unsigned char *)b.rows[OPG_STREAM_CORRELATIONS].data;
+    assert_int_equal(p[0] << 8 | p[1], 5);
+    p += 2;
+    assert_int_equal(rd32(&p), 5);
+    assert_memory_equal(p, "req-1", 5);
+    p += 5;
+    field_int(&p);
+    assert_int_equal(field_int(&p), OPG_CORR_TRACE);
+    assert_int_equal(rd32(&p), 16);
+    assert_memory_equal(p, o.tid, 16);
+    p += 16;
+    assert_int_equal(field_int(&p), (int64_t)o.span.start_time_unix_nano);
+    /* second row: "42" */
+    p += 2;
+    assert_int_equal(rd32(&p), 2);
+    assert_memory_equal(p, "42", 2);
+    opg_batch_release(&b);
     opg_codec_destroy(c);
 }
 
@@ -325,6 +387,7 @@ int main(void)
         cmocka_unit_test(sdk_sample_round_trips),
         cmocka_unit_test(odd_values_round_trip),
         cmocka_unit_test(invalid_ids_are_rejected),
+        cmocka_unit_test(correlation_ids_are_extracted),
         cmocka_unit_test(text_sanitize),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,66 @@
+#include "decode.h"
+#include "log.h"
+#include "otlp_json.h"
+
+#include <microhttpd.h>
+#include <stdio.h>
+
+/* Decoded structures may take this many times the body's size, plus a floor,
+ * before the request is refused: a few bytes of protobuf can stand for a
+ * large empty message, and this keeps such bodies from expanding unbounded. */
+#define DECODE_MEMORY_RATIO 16
+#define DECODE_MEMORY_FLOOR (1u << 20)
+/* Export request > resource > scope > item > key-value > any value: the
+ * levels before attribute values start nesting (a metric point sits one
+ * deeper, a histogram exemplar two). */
+#define DEPTH_BEFORE_VALUES 8
+
+int opg_decode_export(const struct collector *col, const ProtobufCMessageDescriptor *desc,
+                      opg_json_decode_fn *json_decode, const char *body, size_t len, bool json,
+                      struct opg_arena **arena, ProtobufCMessage **msg, char *err, size_t errlen)
+{
+    int depth = (int)col->cfg.max_anyvalue_depth;
+
+    *arena = opg_arena_create(DECODE_MEMORY_RATIO * len + DECODE_MEMORY_FLOOR);
+    *msg = NULL;
+    if (!body) {
+        body = json ? "{}" : "";
+        len = json ? 2 : 0;
+    }
+    if (json) {
+        int rc = json_decode(body, len, *arena, depth, (void **)msg, err, errlen);
+        if (rc == OPG_DECODE_TOO_BIG)
+            return MHD_HTTP_CONTENT_TOO_LARGE;
+        return rc == OPG_DECODE_OK ? 0 : MHD_HTTP_BAD_REQUEST;
+    }
+    /* protobuf-c's unpack recurses once per nesting level: check first */
+    if (opg_pb_check_depth(desc, (const uint8_t *)body, len, DEPTH_BEFORE_VALUES + 2 * depth) < 0) {
+        snprintf(err, errlen, "attribute values nest deeper than %d levels", depth);
+        return MHD_HTTP_BAD_REQUEST;
+    }
+    {
+        ProtobufCAllocator al = opg_arena_pb_allocator(*arena);
+        *msg = protobuf_c_message_unpack(desc, &al, len, (const uint8_t *)body);
+    }
+    if (*msg)
+        return 0;
+    if (opg_arena_exhausted(*arena)) {
+        snprintf(err, errlen, "the request decodes to more memory than allowed");
+        return MHD_HTTP_CONTENT_TOO_LARGE;
+    }
+    snprintf(err, errlen, "cannot decode the body as a protobuf %s", desc->short_name);
+    return MHD_HTTP_BAD_REQUEST;
+}
+
+struct opg_ingest_opts opg_ingest_opts_now(const struct collector *col)
+{
+    struct opg_ingest_opts o = {
+        .now_ns = opg_now_wall_ns(),
+        .accept_past_ns = col->cfg.accept_past_ms * 1000000LL,
+        .accept_future_ns = col->cfg.accept_future_ms * 1000000LL,
+        .corr_keys = (const char *const *)col->corr_keys,
+        .n_corr_keys = col->n_corr_keys,
+        .max_corr_len = 256,
+    };
+    return o;
+}

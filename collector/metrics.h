@@ -1,0 +1,24 @@
+/* The metrics signal: an export body into a batch, and its answer. */
+#ifndef OPG_COLLECTOR_METRICS_H
+#define OPG_COLLECTOR_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "batch.h"
+#include "buf.h"
+#include "collector.h"
+
+/*
+ * Decodes an ExportMetricsServiceRequest body (protobuf, or OTLP/JSON when
+ * json) and encodes its valid items into batch. Returns 0, or the HTTP status
+ * to answer (400 undecodable, 413 decodes too large) with err filled.
+ */
+int opg_metrics_decode(const struct collector *col, const char *body, size_t len, bool json,
+                       struct opg_batch *batch, char *err, size_t errlen);
+
+/* The body of a 200: an ExportMetricsServiceResponse, with partial_success
+ * when some items were rejected. */
+void opg_metrics_write_response(bool json, size_t rejected, const char *msg, struct opg_buf *out);
+
+#endif

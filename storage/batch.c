@@ -1,0 +1,373 @@
+#include "batch.h"
+#include "utf8.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define ORIGIN_COLUMNS      3
+#define CORRELATION_COLUMNS 5
+#define SERVICE_NAME_KEY    "service.name"
+
+void opg_batch_init(struct opg_batch *b, enum opg_signal signal)
+{
+    memset(b, 0, sizeof(*b));
+    b->signal = signal;
+}
+
+void opg_batch_release(struct opg_batch *b)
+{
+    for (int i = 0; i < OPG_STREAM_COUNT; i++)
+        opg_buf_release(&b->rows[i]);
+}
+
+size_t opg_batch_bytes(const struct opg_batch *b)
+{
+    size_t n = sizeof(*b);
+
+    for (int i = 0; i < OPG_STREAM_COUNT; i++)
+        n += b->rows[i].len;
+    return n;
+}
+
+void opg_batch_reject(struct opg_batch *b, const char *why)
+{
+    if (!b->rejected)
+        snprintf(b->reject_msg, sizeof(b->reject_msg), "%s", why);
+    b->rejected++;
+}
+
+int32_t opg_batch_day(struct opg_batch *b, uint64_t time_ns, const struct opg_ingest_opts *o)
+{
+    int64_t t = (int64_t)time_ns;
+    int32_t day;
+
+    if (time_ns > (uint64_t)INT64_MAX || t < o->now_ns - o->accept_past_ns ||
+        t > o->now_ns + o->accept_future_ns)
+        t = o->now_ns;
+    day = (int32_t)(t / OPG_NS_PER_DAY);
+    for (int i = b->n_days - 1; i >= 0; i--)
+        if (b->days[i] == day)
+            return day;
+    if (b->n_days < OPG_MAX_DAYS_PER_BATCH)
+        b->days[b->n_days++] = day;
+    return day;
+}
+
+/* ---- binary COPY tuples ----------------------------------------------------- */
+
+struct opg_buf *opg_batch_row(struct opg_batch *b, enum opg_stream s, int ncols)
+{
+    opg_buf_add_be16(&b->rows[s], (uint16_t)ncols);
+    b->n_rows[s]++;
+    return &b->rows[s];
+}
+
+void opg_copy_int8(struct opg_buf *r, int64_t v)
+{
+    opg_buf_add_be32(r, 8);
+    opg_buf_add_be64(r, (uint64_t)v);
+}
+
+void opg_copy_int4(struct opg_buf *r, int32_t v)
+{
+    opg_buf_add_be32(r, 4);
+    opg_buf_add_be32(r, (uint32_t)v);
+}
+
+void opg_copy_int2(struct opg_buf *r, int16_t v)
+{
+    opg_buf_add_be32(r, 2);
+    opg_buf_add_be16(r, (uint16_t)v);
+}
+
+void opg_copy_bool(struct opg_buf *r, bool v)
+{
+    opg_buf_add_be32(r, 1);
+    opg_buf_addch(r, v ? 1 : 0);
+}
+
+void opg_copy_float8(struct opg_buf *r, double v)
+{
+    uint64_t bits;
+
+    memcpy(&bits, &v, sizeof(bits));
+    opg_buf_add_be32(r, 8);
+    opg_buf_add_be64(r, bits);
+}
+
+void opg_copy_null(struct opg_buf *r)
+{
+    opg_buf_add_be32(r, 0xffffffffu);
+}
+
+void opg_copy_bytes(struct opg_buf *r, const void *p, size_t n)
+{
+    opg_buf_add_be32(r, (uint32_t)n);
+    opg_buf_add(r, p, n);
+}
+
+size_t opg_copy_begin_field(struct opg_buf *r)
+{
+    size_t at = r->len;
+
+    opg_buf_add_be32(r, 0);
+    return at;
+}
+
+void opg_copy_end_field(struct opg_buf *r, size_t at)
+{
+    uint32_t len = (uint32_t)(r->len - at - 4);
+    unsigned char *lp = (unsigned char *)r->data + at;
+
+    lp[0] = (unsigned char)(len >> 24);
+    lp[1] = (unsigned char)(len >> 16);
+    lp[2] = (unsigned char)(len >> 8);
+    lp[3] = (unsigned char)len;
+}
+
+bool opg_text_clean(const char *s, size_t n)
+{
+    return !memchr(s, '\0', n) && opg_utf8_valid(s, n);
+}
+
+void opg_text_sanitize(struct opg_buf *out, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+
+    while (i < n) {
+        size_t k = p[i] ? opg_utf8_seq_len(p + i, n - i) : 0;
+        if (k) {
+            opg_buf_add(out, p + i, k);
+            i += k;
+        } else {
+            opg_buf_add(out, "\xef\xbf\xbd", 3);
+            i++;
+        }
+    }
+}
+
+void opg_copy_text(struct opg_buf *r, const char *s, size_t n)
+{
+    size_t at;
+
+    if (!s)
+        s = "";
+    if (opg_text_clean(s, n)) {
+        opg_copy_bytes(r, s, n);
+        return;
+    }
+    at = opg_copy_begin_field(r);
+    opg_text_sanitize(r, s, n);
+    opg_copy_end_field(r, at);
+}
+
+void opg_copy_jsonb(struct opg_buf *r, const char *json, size_t n)
+{
+    opg_buf_add_be32(r, (uint32_t)n + 1);
+    opg_buf_addch(r, 1); /* jsonb binary format version */
+    opg_buf_add(r, json, n);
+}
+
+int opg_copy_payload(struct opg_buf *r, struct opg_codec *codec, const ProtobufCMessage *msg,
+                     struct opg_buf *scratch)
+{
+    size_t n = protobuf_c_message_get_packed_size(msg);
+    size_t at;
+
+    opg_buf_reset(scratch);
+    opg_buf_grow(scratch, n);
+    protobuf_c_message_pack(msg, (uint8_t *)scratch->data);
+    scratch->len = n;
+    at = opg_copy_begin_field(r);
+    if (opg_codec_encode(codec, scratch->data, n, r) < 0)
+        return -1;
+    opg_copy_end_field(r, at);
+    return 0;
+}
+
+/* ---- hashes ------------------------------------------------------------------------ */
+
+uint64_t opg_hash64(const void *p, size_t n)
+{
+    const uint8_t *s = p;
+    uint64_t h = 0xcbf29ce484222325ULL;
+
+    for (size_t i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static uint64_t rotl64(uint64_t x, int r)
+{
+    return (x << r) | (x >> (64 - r));
+}
+
+static uint64_t fmix64(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ULL;
+    k ^= k >> 33;
+    return k;
+}
+
+/* One multiply-rotate lane over 8-byte words (MurmurHash3's mixing). */
+static uint64_t lane(const uint8_t *p, size_t n, uint64_t seed)
+{
+    const uint64_t c1 = 0x87c37b91114253d5ULL, c2 = 0x4cf5ad432745937fULL;
+    uint64_t h = seed ^ (n * c2);
+    size_t i = 0;
+
+    for (; i + 8 <= n; i += 8) {
+        uint64_t k;
+        memcpy(&k, p + i, 8);
+        k *= c1;
+        k = rotl64(k, 31);
+        k *= c2;
+        h ^= k;
+        h = rotl64(h, 27) * 5 + 0x52dce729;
+    }
+    if (i < n) {
+        uint64_t k = 0;
+        memcpy(&k, p + i, n - i);
+        k *= c1;
+        k = rotl64(k, 31);
+        k *= c2;
+        h ^= k;
+    }
+    return fmix64(h ^ n);
+}
+
+void opg_hash128(const void *p, size_t n, uint8_t out[16])
+{
+    uint64_t a = lane(p, n, 0x9e3779b97f4a7c15ULL);
+    uint64_t b = lane(p, n, 0xc2b2ae3d27d4eb4fULL);
+
+    memcpy(out, &a, 8);
+    memcpy(out + 8, &b, 8);
+}
+
+/* ---- shared by the signals --------------------------------------------------- */
+
+ProtobufCBinaryData opg_resource_service(const Opentelemetry__Proto__Resource__V1__Resource *r)
+{
+    static const ProtobufCBinaryData none = {0, (uint8_t *)""};
+    const ProtobufCBinaryData *s =
+        r ? opg_otlp_attr_str(r->attributes, r->n_attributes, SERVICE_NAME_KEY) : NULL;
+
+    return s ? *s : none;
+}
+
+int opg_batch_add_origin(struct opg_batch *b,
+                         Opentelemetry__Proto__Resource__V1__Resource *resource,
+                         const char *resource_schema_url,
+                         Opentelemetry__Proto__Common__V1__InstrumentationScope *scope,
+                         const char *scope_schema_url, struct opg_codec *codec,
+                         struct opg_buf *scratch, int64_t *id)
+{
+    Opentelemetry__Proto__Trace__V1__ResourceSpans o =
+        OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
+    Opentelemetry__Proto__Trace__V1__ScopeSpans sc =
+        OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
+    Opentelemetry__Proto__Trace__V1__ScopeSpans *scp = &sc;
+    ProtobufCBinaryData service = opg_resource_service(resource);
+    struct opg_buf *r;
+    size_t n, at;
+
+    o.resource = resource;
+    o.schema_url = (char *)(resource_schema_url ? resource_schema_url : "");
+    sc.scope = scope;
+    sc.schema_url = (char *)(scope_schema_url ? scope_schema_url : "");
+    o.n_scope_spans = 1;
+    o.scope_spans = &scp;
+
+    n = protobuf_c_message_get_packed_size(&o.base);
+    opg_buf_reset(scratch);
+    opg_buf_grow(scratch, n);
+    protobuf_c_message_pack(&o.base, (uint8_t *)scratch->data);
+    scratch->len = n;
+    *id = (int64_t)opg_hash64(scratch->data, n);
+
+    r = opg_batch_row(b, OPG_STREAM_ORIGINS, ORIGIN_COLUMNS);
+    opg_copy_int8(r, *id);
+    opg_copy_text(r, (const char *)service.data, service.len);
+    at = opg_copy_begin_field(r);
+    if (opg_codec_encode(codec, scratch->data, n, r) < 0)
+        return -1;
+    opg_copy_end_field(r, at);
+    return 0;
+}
+
+/* The correlation ID an attribute holds, as text in buf; false if none. */
+static bool corr_value(const struct opg_ingest_opts *o,
+                       const Opentelemetry__Proto__Common__V1__KeyValue *kv, char *buf,
+                       size_t bufsize, size_t *len)
+{
+    const Opentelemetry__Proto__Common__V1__AnyValue *v = kv->value;
+    bool listed = false;
+
+    if (!kv->key || !v)
+        return false;
+    for (size_t i = 0; i < o->n_corr_keys && !listed; i++)
+        listed = !strcmp(kv->key, o->corr_keys[i]);
+    if (!listed)
+        return false;
+    switch (v->value_case) {
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE:
+        if (v->string_value.len == 0 || v->string_value.len > (size_t)o->max_corr_len ||
+            v->string_value.len >= bufsize)
+            return false;
+        memcpy(buf, v->string_value.data, v->string_value.len);
+        *len = v->string_value.len;
+        return true;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE:
+        *len = (size_t)snprintf(buf, bufsize, "%lld", (long long)v->int_value);
+        return true;
+    default:
+        return false;
+    }
+}
+
+void opg_batch_add_correlations(struct opg_batch *b, const struct opg_ingest_opts *o,
+                                Opentelemetry__Proto__Common__V1__KeyValue *const *attrs,
+                                size_t n_attrs,
+                                const Opentelemetry__Proto__Resource__V1__Resource *res, int kind,
+                                const uint8_t *ref, size_t ref_len, int64_t time_ns, int32_t day)
+{
+    /* a handful of IDs at most: remember them to add each once */
+    enum { MAX_IDS = 8 };
+    char seen[MAX_IDS][257];
+    size_t seen_len[MAX_IDS];
+    int n_seen = 0;
+
+    for (int pass = 0; pass < 2; pass++) {
+        Opentelemetry__Proto__Common__V1__KeyValue *const *list =
+            pass == 0 ? attrs : (res ? res->attributes : NULL);
+        size_t n = pass == 0 ? n_attrs : (res ? res->n_attributes : 0);
+
+        for (size_t i = 0; i < n && n_seen < MAX_IDS; i++) {
+            size_t len;
+            bool dup = false;
+            struct opg_buf *r;
+
+            if (!corr_value(o, list[i], seen[n_seen], sizeof(seen[0]), &len))
+                continue;
+            for (int k = 0; k < n_seen && !dup; k++)
+                dup = seen_len[k] == len && !memcmp(seen[k], seen[n_seen], len);
+            if (dup)
+                continue;
+            seen_len[n_seen] = len;
+            r = opg_batch_row(b, OPG_STREAM_CORRELATIONS, CORRELATION_COLUMNS);
+            opg_copy_text(r, seen[n_seen], len);
+            opg_copy_int4(r, day);
+            opg_copy_int2(r, (int16_t)kind);
+            opg_copy_bytes(r, ref, ref_len);
+            opg_copy_int8(r, time_ns);
+            n_seen++;
+        }
+    }
+}
