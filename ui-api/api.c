@@ -1,5 +1,8 @@
 #include "api.h"
 #include "codec.h"
+#include "correlations_api.h"
+#include "logs_api.h"
+#include "metrics_api.h"
 #include "hex.h"
 #include "http.h"
 #include "jaeger.h"
@@ -189,6 +192,26 @@ enum MHD_Result opg_api_handler(void *cls, struct MHD_Connection *conn, const ch
     }
     if (!strcmp(url, "/metrics"))
         return opg_http_metrics(conn);
+    if (has_prefix(url, "/api/traces/", &rest) && *rest) {
+        const char *slash = strchr(rest, '/');
+        if (slash && !strcmp(slash, "/logs")) {
+            char id[40];
+            size_t n = (size_t)(slash - rest);
+            if (n >= sizeof(id))
+                n = sizeof(id) - 1; /* too long either way: the ID parser refuses it */
+            memcpy(id, rest, n);
+            id[n] = '\0';
+            return opg_api_trace_logs(api, conn, id);
+        }
+    }
+    if (!strcmp(url, "/api/logs"))
+        return opg_api_logs(api, conn);
+    if (!strcmp(url, "/api/metrics"))
+        return opg_api_metrics_list(api, conn);
+    if (!strcmp(url, "/api/metrics/query"))
+        return opg_api_metrics_query(api, conn);
+    if (has_prefix(url, "/api/correlations/", &rest) && *rest && !strchr(rest, '/'))
+        return opg_api_correlation(api, conn, rest);
     if (has_prefix(url, "/api/v3/traces/", &rest) && *rest && !strchr(rest, '/'))
         return get_trace(api, conn, ROUTE_V3_TRACE, rest);
     if (has_prefix(url, "/api/traces/", &rest) && *rest && !strchr(rest, '/'))
