@@ -173,7 +173,7 @@ enum MHD_Result opg_api_handler(void *cls, struct MHD_Connection *conn, const ch
                                 size_t *upload_data_size, void **req_cls)
 {
     struct api *api = cls;
-    const char *rest;
+    const char *rest = NULL;
 
     /* No route takes a body: answer on the first call. */
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
