@@ -1,0 +1,2 @@
+/* (being written) */
+#include "log_rows.h"
