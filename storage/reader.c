@@ -39,15 +39,19 @@ static void set_err(char *err, size_t n, const char *what, PGconn *conn)
     err[strcspn(err, "\n")] = '\0';
 }
 
-/* The days the trace has spans in, as a PostgreSQL array literal; NULL if none. */
-static char *trace_days(PGconn *conn, const uint8_t trace_id[16], char *err, size_t errlen,
-                        int *status)
+/* Reads the trace's summary into out, and returns the days it has spans in
+ * as a PostgreSQL array literal (NULL if the trace is unknown). */
+static char *trace_summary(PGconn *conn, const uint8_t trace_id[16], struct opg_trace *out,
+                           char *err, size_t errlen, int *status)
 {
     const char *params[1] = {(const char *)trace_id};
     int lengths[1] = {16};
     int formats[1] = {1};
-    PGresult *res = PQexecParams(conn, "SELECT array_agg(day) FROM traces WHERE trace_id = $1", 1,
-                                 NULL, params, lengths, formats, 0);
+    PGresult *res = PQexecParams(conn,
+                                 "SELECT array_agg(day), min(start_ns), max(end_ns),"
+                                 " sum(span_count), sum(error_count), min(root_service),"
+                                 " min(root_name) FROM traces WHERE trace_id = $1",
+                                 1, NULL, params, lengths, formats, 0);
     char *days = NULL;
 
     *status = OPG_READ_ERROR;
@@ -57,6 +61,12 @@ static char *trace_days(PGconn *conn, const uint8_t trace_id[16], char *err, siz
         *status = OPG_READ_NOT_FOUND;
     } else {
         days = opg_xstrdup(PQgetvalue(res, 0, 0));
+        out->start_ns = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+        out->end_ns = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+        out->span_count = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+        out->error_count = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+        snprintf(out->root_service, sizeof(out->root_service), "%s", PQgetvalue(res, 0, 5));
+        snprintf(out->root_name, sizeof(out->root_name), "%s", PQgetvalue(res, 0, 6));
         *status = OPG_READ_FOUND;
     }
     PQclear(res);
@@ -138,7 +148,7 @@ int opg_reader_get_trace(PGconn *conn, struct opg_codec *codec, const uint8_t tr
 
     memset(out, 0, sizeof(*out));
     out->arena = opg_arena_create(TRACE_ARENA_LIMIT);
-    days = trace_days(conn, trace_id, err, errlen, &status);
+    days = trace_summary(conn, trace_id, out, err, errlen, &status);
     if (status != OPG_READ_FOUND)
         return status;
 

@@ -23,6 +23,13 @@ struct opg_trace {
     size_t n_rs;
     size_t n_spans;
     bool truncated; /* more than max_spans spans: the earliest were kept */
+    /* the summary, merged over the trace's days */
+    int64_t start_ns;
+    int64_t end_ns;
+    int64_t span_count;
+    int64_t error_count;
+    char root_service[256]; /* "" until the root span has arrived */
+    char root_name[256];
 };
 
 #define OPG_READ_FOUND     0
