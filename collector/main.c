@@ -186,6 +186,9 @@ int main(int argc, char **argv)
     opg_info("signal %d: draining and stopping", sig);
     drain_and_stop(&col);
     opg_pg_monitor_destroy(col.monitor);
+    for (size_t i = 0; i < col.n_corr_keys; i++)
+        free(col.corr_keys[i]);
+    free(col.corr_keys);
     opg_info("stopped");
     return 0;
 }
