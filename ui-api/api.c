@@ -37,6 +37,7 @@ void opg_api_register_metrics(void)
     opg_stats_register(&m_bad_requests);
     opg_stats_register(&m_db_errors);
     opg_stats_register_histogram(&h_trace);
+    opg_api_correlations_register_metrics();
 }
 
 int opg_api_parse_trace_id(const char *s, uint8_t out[16])

@@ -7,5 +7,6 @@
 #include "api.h"
 
 enum MHD_Result opg_api_correlation(struct api *api, struct MHD_Connection *c, const char *id);
+void opg_api_correlations_register_metrics(void);
 
 #endif

@@ -549,3 +549,276 @@ export function assertJaegerTrace(jdoc, expectedFlat, traceId, label) {
     for (const [k, cv] of resource.attributes) if (k !== 'service.name') assertTag(proc.tags, k, cv, `${w} process`);
   }
 }
+
+// ================================================================ logs and metrics (appended)
+// A second, self-contained protobuf codec for the logs and metrics messages (it also knows
+// packed repeated fields and sfixed64), and a canonical form of log records for comparisons.
+
+const S2 = {
+  ExportLogsServiceRequest: { 1: ['resourceLogs', 'ResourceLogs', true] },
+  ResourceLogs: { 1: ['resource', 'Resource'], 2: ['scopeLogs', 'ScopeLogs', true], 3: ['schemaUrl', 'string'] },
+  ScopeLogs: { 1: ['scope', 'InstrumentationScope'], 2: ['logRecords', 'LogRecord', true], 3: ['schemaUrl', 'string'] },
+  LogRecord: {
+    1: ['timeUnixNano', 'fixed64'], 11: ['observedTimeUnixNano', 'fixed64'], 2: ['severityNumber', 'enum'],
+    3: ['severityText', 'string'], 5: ['body', 'AnyValue'], 6: ['attributes', 'KeyValue', true],
+    7: ['droppedAttributesCount', 'uint32'], 8: ['flags', 'fixed32'], 9: ['traceId', 'bytes'], 10: ['spanId', 'bytes'],
+    12: ['eventName', 'string'],
+  },
+  ExportLogsServiceResponse: { 1: ['partialSuccess', 'ExportLogsPartialSuccess'] },
+  ExportLogsPartialSuccess: { 1: ['rejectedLogRecords', 'int64'], 2: ['errorMessage', 'string'] },
+  ExportMetricsServiceRequest: { 1: ['resourceMetrics', 'ResourceMetrics', true] },
+  ResourceMetrics: { 1: ['resource', 'Resource'], 2: ['scopeMetrics', 'ScopeMetrics', true], 3: ['schemaUrl', 'string'] },
+  ScopeMetrics: { 1: ['scope', 'InstrumentationScope'], 2: ['metrics', 'Metric', true], 3: ['schemaUrl', 'string'] },
+  Metric: {
+    1: ['name', 'string'], 2: ['description', 'string'], 3: ['unit', 'string'], 5: ['gauge', 'Gauge'], 7: ['sum', 'Sum'],
+    9: ['histogram', 'Histogram'], 10: ['exponentialHistogram', 'ExponentialHistogram'], 11: ['summary', 'Summary'],
+    12: ['metadata', 'KeyValue', true],
+  },
+  Gauge: { 1: ['dataPoints', 'NumberDataPoint', true] },
+  Sum: { 1: ['dataPoints', 'NumberDataPoint', true], 2: ['aggregationTemporality', 'enum'], 3: ['isMonotonic', 'bool'] },
+  Histogram: { 1: ['dataPoints', 'HistogramDataPoint', true], 2: ['aggregationTemporality', 'enum'] },
+  ExponentialHistogram: { 1: ['dataPoints', 'ExponentialHistogramDataPoint', true], 2: ['aggregationTemporality', 'enum'] },
+  Summary: { 1: ['dataPoints', 'SummaryDataPoint', true] },
+  NumberDataPoint: {
+    7: ['attributes', 'KeyValue', true], 2: ['startTimeUnixNano', 'fixed64'], 3: ['timeUnixNano', 'fixed64'],
+    4: ['asDouble', 'double'], 6: ['asInt', 'sfixed64'], 5: ['exemplars', 'Exemplar', true], 8: ['flags', 'uint32'],
+  },
+  HistogramDataPoint: {
+    9: ['attributes', 'KeyValue', true], 2: ['startTimeUnixNano', 'fixed64'], 3: ['timeUnixNano', 'fixed64'],
+    4: ['count', 'fixed64'], 5: ['sum', 'double'], 6: ['bucketCounts', 'fixed64', true], 7: ['explicitBounds', 'double', true],
+    8: ['exemplars', 'Exemplar', true], 10: ['flags', 'uint32'], 11: ['min', 'double'], 12: ['max', 'double'],
+  },
+  ExponentialHistogramDataPoint: {
+    1: ['attributes', 'KeyValue', true], 2: ['startTimeUnixNano', 'fixed64'], 3: ['timeUnixNano', 'fixed64'],
+    4: ['count', 'fixed64'], 5: ['sum', 'double'], 6: ['scale', 'sint32'], 7: ['zeroCount', 'fixed64'],
+    8: ['positive', 'Buckets'], 9: ['negative', 'Buckets'], 10: ['flags', 'uint32'], 11: ['exemplars', 'Exemplar', true],
+    12: ['min', 'double'], 13: ['max', 'double'], 14: ['zeroThreshold', 'double'],
+  },
+  Buckets: { 1: ['offset', 'sint32'], 2: ['bucketCounts', 'uint64', true] },
+  SummaryDataPoint: {
+    7: ['attributes', 'KeyValue', true], 2: ['startTimeUnixNano', 'fixed64'], 3: ['timeUnixNano', 'fixed64'],
+    4: ['count', 'fixed64'], 5: ['sum', 'double'], 6: ['quantileValues', 'ValueAtQuantile', true], 8: ['flags', 'uint32'],
+  },
+  ValueAtQuantile: { 1: ['quantile', 'double'], 2: ['value', 'double'] },
+  Exemplar: {
+    7: ['filteredAttributes', 'KeyValue', true], 2: ['timeUnixNano', 'fixed64'], 3: ['asDouble', 'double'],
+    6: ['asInt', 'sfixed64'], 4: ['spanId', 'bytes'], 5: ['traceId', 'bytes'],
+  },
+  ExportMetricsServiceResponse: { 1: ['partialSuccess', 'ExportMetricsPartialSuccess'] },
+  ExportMetricsPartialSuccess: { 1: ['rejectedDataPoints', 'int64'], 2: ['errorMessage', 'string'] },
+  Resource: S.Resource, InstrumentationScope: S.InstrumentationScope, KeyValue: S.KeyValue, AnyValue: S.AnyValue,
+  ArrayValue: S.ArrayValue, KeyValueList: S.KeyValueList,
+};
+const WIRE2 = { ...WIRE, sfixed64: 1, sint32: 0, uint64: 0 };
+const SCALAR_SIZE = { fixed64: 8, sfixed64: 8, double: 8, fixed32: 4 };
+
+function readScalar2(r, kind) {
+  switch (kind) {
+    case 'string': return Buffer.from(r.bytes()).toString('utf8');
+    case 'bytes': return Buffer.from(r.bytes());
+    case 'uint32': return Number(r.varint() & 0xffffffffn);
+    case 'int32': case 'enum': return Number(BigInt.asIntN(32, r.varint()));
+    case 'int64': return BigInt.asIntN(64, r.varint());
+    case 'uint64': return r.varint();
+    case 'sint32': { const u = Number(r.varint() & 0xffffffffn); return (u >>> 1) ^ -(u & 1); }
+    case 'bool': return r.varint() !== 0n;
+    case 'fixed64': return r.fixed64();
+    case 'sfixed64': return BigInt.asIntN(64, r.fixed64());
+    case 'fixed32': return r.fixed32();
+    case 'double': return r.double();
+    default: throw new Error(`bad kind ${kind}`);
+  }
+}
+
+// Decode a logs/metrics protobuf message (types of S2). Same conventions as pbDecode.
+export function pbDecodeOtlp(type, buf, start = 0, end = undefined) {
+  buf = Buffer.isBuffer(buf) ? buf : Buffer.from(buf);
+  const schema = S2[type];
+  if (!schema) throw new Error(`unknown message type ${type}`);
+  const r = new PbReader(buf, start, end ?? buf.length);
+  const obj = {};
+  while (!r.eof()) {
+    const { field, wire } = r.tag();
+    const def = schema[field];
+    if (!def) { r.skip(wire); continue; }
+    const [name, kind, repeated] = def;
+    if (S2[kind]) {
+      if (wire !== 2) throw new Error(`${type}.${name}: wire type ${wire}, expected 2`);
+      const len = Number(r.varint());
+      const s = r.pos;
+      if (s + len > r.end) throw new Error(`${type}.${name}: truncated`);
+      const v = pbDecodeOtlp(kind, buf, s, s + len);
+      r.pos = s + len;
+      if (repeated) (obj[name] ??= []).push(v); else obj[name] = v;
+      continue;
+    }
+    if (repeated && wire === 2 && WIRE2[kind] !== 2) { // packed
+      const len = Number(r.varint());
+      const sub = new PbReader(buf, r.pos, r.pos + len);
+      if (r.pos + len > r.end) throw new Error(`${type}.${name}: truncated packed field`);
+      r.pos += len;
+      while (!sub.eof()) (obj[name] ??= []).push(readScalar2(sub, kind));
+      obj[name] ??= [];
+      continue;
+    }
+    if (wire !== WIRE2[kind]) throw new Error(`${type}.${name}: wire type ${wire}, expected ${WIRE2[kind]}`);
+    const v = readScalar2(r, kind);
+    if (repeated) (obj[name] ??= []).push(v); else obj[name] = v;
+  }
+  return obj;
+}
+
+// Encode a plain object into a logs/metrics protobuf message (packed repeated scalars).
+export function pbEncodeOtlp(type, obj) {
+  const schema = S2[type];
+  if (!schema) throw new Error(`unknown message type ${type}`);
+  const parts = [];
+  const scalar = (kind, v) => {
+    switch (kind) {
+      case 'uint32': case 'int32': case 'enum': case 'int64': case 'uint64': return varintBytes(BigInt(v));
+      case 'sint32': { const n = Number(v); return varintBytes(BigInt(((n << 1) ^ (n >> 31)) >>> 0)); }
+      case 'bool': return varintBytes(v ? 1 : 0);
+      case 'fixed64': case 'sfixed64': { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(v))); return b; }
+      case 'fixed32': { const b = Buffer.alloc(4); b.writeUInt32LE(Number(v) >>> 0); return b; }
+      case 'double': { const b = Buffer.alloc(8); b.writeDoubleLE(Number(v)); return b; }
+      default: throw new Error(`bad kind ${kind}`);
+    }
+  };
+  for (const [num, [name, kind, repeated]] of Object.entries(schema).sort((a, b) => a[0] - b[0])) {
+    const field = Number(num);
+    const raw = obj[name];
+    if (raw === undefined || raw === null) continue;
+    if (S2[kind]) { for (const v of repeated ? raw : [raw]) parts.push(lenDelim(field, pbEncodeOtlp(kind, v))); continue; }
+    if (kind === 'string' || kind === 'bytes') {
+      for (const v of repeated ? raw : [raw]) parts.push(lenDelim(field, kind === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v)));
+      continue;
+    }
+    if (repeated) { parts.push(lenDelim(field, Buffer.concat(raw.map((v) => scalar(kind, v))))); continue; }
+    parts.push(tagBytes(field, WIRE2[kind]), scalar(kind, raw));
+  }
+  return Buffer.concat(parts);
+}
+
+// OTLP/JSON logs request -> pb-object (for pbEncodeOtlp). Ids: hex -> bytes (kept as given,
+// even when the length is wrong, so invalid ids can be sent in protobuf too).
+export function logsFromOtlpJson(doc) {
+  const anyv = (v) => { // reuse the trace converter's AnyValue conversion through a one-attribute span
+    if (!v) return undefined;
+    const conv = fromOtlpJson({ resourceSpans: [{ scopeSpans: [{ spans: [{ attributes: [{ key: 'x', value: v }] }] }] }] });
+    return conv.resourceSpans[0].scopeSpans[0].spans[0].attributes[0].value;
+  };
+  const kvs = (l) => (l ?? []).map((a) => ({ key: a.key, value: anyv(a.value) ?? {} }));
+  return {
+    resourceLogs: (doc.resourceLogs ?? []).map((rl) => ({
+      resource: rl.resource && { attributes: kvs(rl.resource.attributes), droppedAttributesCount: rl.resource.droppedAttributesCount },
+      schemaUrl: rl.schemaUrl,
+      scopeLogs: (rl.scopeLogs ?? []).map((sl) => ({
+        scope: sl.scope && { name: sl.scope.name, version: sl.scope.version, attributes: kvs(sl.scope.attributes), droppedAttributesCount: sl.scope.droppedAttributesCount },
+        schemaUrl: sl.schemaUrl,
+        logRecords: (sl.logRecords ?? []).map((r) => ({
+          timeUnixNano: r.timeUnixNano !== undefined ? BigInt(r.timeUnixNano) : undefined,
+          observedTimeUnixNano: r.observedTimeUnixNano !== undefined ? BigInt(r.observedTimeUnixNano) : undefined,
+          severityNumber: r.severityNumber, severityText: r.severityText, body: anyv(r.body),
+          attributes: kvs(r.attributes), droppedAttributesCount: r.droppedAttributesCount, flags: r.flags,
+          traceId: r.traceId ? Buffer.from(r.traceId, 'hex') : undefined, spanId: r.spanId ? Buffer.from(r.spanId, 'hex') : undefined,
+          eventName: r.eventName,
+        })),
+      })),
+    })),
+  };
+}
+
+// Canonical log record (every field a user can observe, defaults explicit). strict=true for
+// documents from the API: lowercase hex ids, decimal-string timestamps.
+export function canonLogRecord(r, where, opts = { strict: false }) {
+  return {
+    timeUnixNano: nanos(r.timeUnixNano, `${where}.timeUnixNano`, opts),
+    observedTimeUnixNano: nanos(r.observedTimeUnixNano, `${where}.observedTimeUnixNano`, opts),
+    severityNumber: enumInt(r.severityNumber, `${where}.severityNumber`),
+    severityText: str(r.severityText),
+    body: canonAny(r.body, `${where}.body`),
+    attributes: canonAttrs(r.attributes, `${where}.attributes`),
+    droppedAttributesCount: num(r.droppedAttributesCount, `${where}.droppedAttributesCount`),
+    flags: num(r.flags, `${where}.flags`),
+    traceId: idHex(r.traceId, `${where}.traceId`, 32, opts),
+    spanId: idHex(r.spanId, `${where}.spanId`, 16, opts),
+    eventName: str(r.eventName),
+  };
+}
+
+function canonResource(res, where) {
+  return {
+    attributes: canonAttrs(res?.attributes, `${where}.attributes`),
+    droppedAttributesCount: num(res?.droppedAttributesCount, `${where}.droppedAttributesCount`),
+  };
+}
+function canonScope(sc, where) {
+  return {
+    name: str(sc?.name), version: str(sc?.version),
+    attributes: canonAttrs(sc?.attributes, `${where}.attributes`),
+    droppedAttributesCount: num(sc?.droppedAttributesCount, `${where}.droppedAttributesCount`),
+  };
+}
+
+// A logs request (pb-object or OTLP/JSON) -> [{service, resource, scope, record}] canonical.
+export function flattenLogs(doc, where = 'logs doc') {
+  const out = [];
+  (doc?.resourceLogs ?? []).forEach((rl, ri) => {
+    const resource = canonResource(rl.resource, `${where}.resourceLogs[${ri}].resource`);
+    const svc = resource.attributes.find(([k]) => k === 'service.name');
+    (rl.scopeLogs ?? []).forEach((sl, si) => {
+      const scope = canonScope(sl.scope, `${where}.resourceLogs[${ri}].scopeLogs[${si}].scope`);
+      (sl.logRecords ?? []).forEach((lr, li) => {
+        out.push({ service: svc && 'string' in svc[1] ? svc[1].string : '', resource, scope, record: canonLogRecord(lr, `${where}...logRecords[${li}]`) });
+      });
+    });
+  });
+  return out;
+}
+
+// One entry of the log API ({service, resource, scope, record}) -> canonical (strict).
+export function canonLogEntry(e, where = 'log entry') {
+  assert.equal(typeof e, 'object', `${where}: must be an object`);
+  assert.equal(typeof e.service, 'string', `${where}: "service" must be a string: ${JSON.stringify(e).slice(0, 400)}`);
+  assert.equal(typeof e.record, 'object', `${where}: "record" must be an object: ${JSON.stringify(e).slice(0, 400)}`);
+  return {
+    service: e.service,
+    resource: canonResource(e.resource, `${where}.resource`),
+    scope: canonScope(e.scope, `${where}.scope`),
+    record: canonLogRecord(e.record, `${where}.record`, { strict: true }),
+  };
+}
+
+const logKey = (c) => JSON.stringify([c.service, c.record.timeUnixNano, c.record.severityNumber, c.record.eventName, c.record.body, c.record.spanId]);
+
+// The API entries must be exactly the expected records (as a multiset), every field equal.
+export function assertSameLogs(entries, expected, label) {
+  assert.ok(Array.isArray(entries), `${label}: "logs" must be an array, got ${JSON.stringify(entries)?.slice(0, 300)}`);
+  const got = entries.map((e, i) => canonLogEntry(e, `${label} logs[${i}]`));
+  const show = (l) => l.map((c) => `${c.service} t=${c.record.timeUnixNano} sev=${c.record.severityNumber} body=${JSON.stringify(c.record.body)}`).join('\n  ');
+  assert.equal(got.length, expected.length, `${label}: expected ${expected.length} log records, got ${got.length}:\n  ${show(got)}\nexpected:\n  ${show(expected)}`);
+  const pool = new Map();
+  for (const g of got) { const k = logKey(g); (pool.get(k) ?? pool.set(k, []).get(k)).push(g); }
+  for (const exp of expected) {
+    const k = logKey(exp);
+    const cands = pool.get(k);
+    assert.ok(cands && cands.length, `${label}: expected record not returned: ${show([exp])}\nreturned:\n  ${show(got)}`);
+    const g = cands.shift();
+    const w = `${label}: record ${show([exp])}`;
+    assert.equal(g.service, exp.service, `${w}: service`);
+    assert.deepEqual(g.resource, exp.resource, `${w}: resource`);
+    assert.deepEqual(g.scope, exp.scope, `${w}: scope`);
+    for (const f of Object.keys(exp.record)) assert.deepEqual(g.record[f], exp.record[f], `${w}: field "${f}"`);
+  }
+  return got;
+}
+
+export function decodeLogsExportResponse(buf) {
+  const r = pbDecodeOtlp('ExportLogsServiceResponse', buf);
+  return { rejected: Number(r.partialSuccess?.rejectedLogRecords ?? 0), errorMessage: r.partialSuccess?.errorMessage ?? '', hasPartialSuccess: r.partialSuccess !== undefined };
+}
+
+export function decodeMetricsExportResponse(buf) {
+  const r = pbDecodeOtlp('ExportMetricsServiceResponse', buf);
+  return { rejected: Number(r.partialSuccess?.rejectedDataPoints ?? 0), errorMessage: r.partialSuccess?.errorMessage ?? '', hasPartialSuccess: r.partialSuccess !== undefined };
+}
