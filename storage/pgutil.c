@@ -129,6 +129,7 @@ void opg_pg_monitor_destroy(struct opg_pg_monitor *m)
 }
 
 struct opg_pg_pool {
+    long long statement_timeout_ms;
     char *conninfo;
     char *app;
     int size;
@@ -145,6 +146,7 @@ struct opg_pg_pool *opg_pg_pool_create(const char *conninfo, const char *applica
     p->conninfo = opg_xstrdup(conninfo);
     p->app = opg_xstrdup(application_name);
     p->size = size;
+    p->statement_timeout_ms = statement_timeout_ms;
     p->idle = opg_xcalloc((size_t)size, sizeof(*p->idle));
     p->busy = opg_xcalloc((size_t)size, sizeof(*p->busy));
     pthread_mutex_init(&p->lock, NULL);
@@ -180,6 +182,14 @@ PGconn *opg_pg_pool_get(struct opg_pg_pool *p, char *err, size_t errlen)
     }
     if (!conn) {
         conn = opg_pg_connect(p->conninfo, p->app);
+        if (PQstatus(conn) == CONNECTION_OK && p->statement_timeout_ms > 0) {
+            char sql[64];
+            PGresult *res;
+
+            snprintf(sql, sizeof(sql), "SET statement_timeout = %lld", p->statement_timeout_ms);
+            res = PQexec(conn, sql);
+            PQclear(res);
+        }
         if (PQstatus(conn) != CONNECTION_OK) {
             snprintf(err, errlen, "PostgreSQL unreachable: %s", PQerrorMessage(conn));
             err[strcspn(err, "\n")] = '\0';

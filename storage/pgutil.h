@@ -30,10 +30,12 @@ void opg_pg_monitor_destroy(struct opg_pg_monitor *m);
 
 /*
  * A fixed pool of connections, opened on first use and reopened when broken.
+ * Every statement on them is cancelled after statement_timeout_ms (0: never),
+ * so that no query a client can shape runs unbounded.
  */
 struct opg_pg_pool;
-struct opg_pg_pool *opg_pg_pool_create(const char *conninfo, const char *application_name,
-                                       int size);
+struct opg_pg_pool *opg_pg_pool_create(const char *conninfo, const char *application_name, int size,
+                                       long long statement_timeout_ms);
 /* Waits for a free connection; NULL (with err) if it cannot connect. */
 PGconn *opg_pg_pool_get(struct opg_pg_pool *p, char *err, size_t errlen);
 /* Returns a connection taken with opg_pg_pool_get. */

@@ -18,6 +18,7 @@ struct api_config {
     long long max_connections;
     long long connection_timeout_ms;
     long long max_trace_spans;
+    long long query_timeout_ms;
 };
 
 struct api {

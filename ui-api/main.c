@@ -30,6 +30,8 @@ static const struct opg_option options[] = {
      CFG(connection_timeout_ms), "idle time after which a connection is closed"},
     {"max-trace-spans", "OTELPG_MAX_TRACE_SPANS", OPG_OPT_INT, "200000", 1, 10000000,
      CFG(max_trace_spans), "spans returned for one trace at most (the earliest are kept)"},
+    {"query-timeout", "OTELPG_QUERY_TIMEOUT", OPG_OPT_DURATION, "30s", 100, 3600000,
+     CFG(query_timeout_ms), "a database query taking longer is cancelled (the answer is an error)"},
     OPG_OPT_END,
 };
 
@@ -48,7 +50,8 @@ int main(int argc, char **argv)
         return rc;
 
     opg_api_register_metrics();
-    api.pool = opg_pg_pool_create(api.cfg.db, "otelpg-api", (int)api.cfg.http_threads);
+    api.pool = opg_pg_pool_create(api.cfg.db, "otelpg-api", (int)api.cfg.http_threads,
+                                  api.cfg.query_timeout_ms);
     api.monitor = opg_pg_monitor_create(api.cfg.db, "otelpg-api", 1000);
     if (!api.monitor)
         return 1;
