@@ -139,7 +139,8 @@ struct opg_pg_pool {
     pthread_cond_t freed;
 };
 
-struct opg_pg_pool *opg_pg_pool_create(const char *conninfo, const char *application_name, int size)
+struct opg_pg_pool *opg_pg_pool_create(const char *conninfo, const char *application_name, int size,
+                                       long long statement_timeout_ms)
 {
     struct opg_pg_pool *p = opg_xcalloc(1, sizeof(*p));
 
