@@ -20,6 +20,9 @@
 
 #define OPG_NS_PER_DAY         (86400LL * 1000000000LL)
 #define OPG_MAX_DAYS_PER_BATCH 512
+/* Past this many distinct operations in one request, duplicates are left to
+ * the database to drop. */
+#define OPG_MAX_OPS_PER_BATCH 64
 
 /*
  * The streams, in the order the writer merges them: what others refer to
@@ -33,6 +36,7 @@ enum opg_stream {
     OPG_STREAM_POINTS,       /* points_stage: the columns of metric_points */
     OPG_STREAM_EXEMPLARS,    /* exemplars_stage: the columns of exemplars */
     OPG_STREAM_CORRELATIONS, /* correlations_stage: the columns of correlations */
+    OPG_STREAM_OPERATIONS,   /* operations_stage: service, name, kind */
     OPG_STREAM_COUNT
 };
 
@@ -59,6 +63,8 @@ struct opg_batch {
     char reject_msg[200];                 /* why the first one was refused */
     int32_t days[OPG_MAX_DAYS_PER_BATCH]; /* distinct days the rows fall in */
     int n_days;
+    uint64_t ops[OPG_MAX_OPS_PER_BATCH]; /* hashes of the operations rows added */
+    size_t n_ops;
 };
 
 void opg_batch_init(struct opg_batch *b, enum opg_signal signal);

@@ -22,6 +22,32 @@ static const char *span_invalid(const otlp_span_t *s)
 }
 
 /*
+ * Adds the (service, operation, kind) triple for the operations listing,
+ * once per request (the spans of a request mostly share a few triples):
+ * each is checked against the hashes of those already added.
+ */
+static void note_operation(struct opg_batch *b, const ProtobufCBinaryData *service,
+                           const char *name, int16_t kind)
+{
+    struct opg_buf *r;
+    uint64_t h;
+    char key[8];
+
+    memcpy(key, &kind, sizeof(kind));
+    h = opg_hash64(service->data, service->len) ^ (opg_hash64(name, strlen(name)) * 31) ^
+        opg_hash64(key, sizeof(kind));
+    for (size_t i = 0; i < b->n_ops; i++)
+        if (b->ops[i] == h)
+            return;
+    if (b->n_ops < OPG_MAX_OPS_PER_BATCH)
+        b->ops[b->n_ops++] = h;
+    r = opg_batch_row(b, OPG_STREAM_OPERATIONS, 3);
+    opg_copy_text(r, (const char *)service->data, service->len);
+    opg_copy_text(r, name, strlen(name));
+    opg_copy_int2(r, kind);
+}
+
+/*
  * The payload keeps what the columns do not hold exactly: a name that had to
  * be sanitised for its text column, and enum values outside smallint.
  */
@@ -90,6 +116,7 @@ static int encode_span(struct opg_batch *b, const otlp_span_t *s, int64_t origin
         return -1;
     opg_batch_add_correlations(b, o, s->attributes, s->n_attributes, resource, OPG_CORR_TRACE,
                                s->trace_id.data, s->trace_id.len, (int64_t)start, day);
+    note_operation(b, &service, name, kind_fits ? (int16_t)s->kind : 0);
     b->n_items++;
     return 0;
 }

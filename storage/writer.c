@@ -239,6 +239,10 @@ static const struct stream_sql streams[OPG_STREAM_COUNT] = {
          "INSERT INTO correlations"
          " SELECT DISTINCT ON (corr_id, kind, ref, day) * FROM correlations_stage"
          " ORDER BY corr_id, kind, ref, day, time_ns ON CONFLICT DO NOTHING"},
+    [OPG_STREAM_OPERATIONS] = {"operations_stage", "(service text, name text, kind smallint)",
+                               "INSERT INTO operations (service, name, kind)"
+                               " SELECT DISTINCT service, name, kind FROM operations_stage"
+                               " ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING"},
 };
 
 enum db_result {
