@@ -3,6 +3,8 @@
 #include "correlations_api.h"
 #include "logs_api.h"
 #include "metrics_api.h"
+#include "search_api.h"
+#include "web.h"
 #include "hex.h"
 #include "http.h"
 #include "jaeger.h"
@@ -38,6 +40,7 @@ void opg_api_register_metrics(void)
     opg_stats_register(&m_db_errors);
     opg_stats_register_histogram(&h_trace);
     opg_api_correlations_register_metrics();
+    opg_api_search_register_metrics();
 }
 
 int opg_api_parse_trace_id(const char *s, uint8_t out[16])
@@ -175,6 +178,7 @@ enum MHD_Result opg_api_handler(void *cls, struct MHD_Connection *conn, const ch
 {
     struct api *api = cls;
     const char *rest = NULL;
+    enum MHD_Result ret;
 
     /* No route takes a body: answer on the first call. */
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
@@ -193,6 +197,8 @@ enum MHD_Result opg_api_handler(void *cls, struct MHD_Connection *conn, const ch
     }
     if (!strcmp(url, "/metrics"))
         return opg_http_metrics(conn);
+    if (opg_api_search_dispatch(api, conn, url, &ret) || opg_api_web_dispatch(api, conn, url, &ret))
+        return ret;
     if (has_prefix(url, "/api/traces/", &rest) && *rest) {
         const char *slash = strchr(rest, '/');
         if (slash && !strcmp(slash, "/logs")) {
