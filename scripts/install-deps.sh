@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # install-deps.sh - install the Debian packages otelpg builds, runs and tests with.
+# (libcurl: the benchmark load generator; chromium: the web page's browser test.)
 #
 #   scripts/install-deps.sh          install what is missing (apt-get update first)
 #   scripts/install-deps.sh --check  exit 1 if something is missing, install nothing
@@ -13,8 +14,9 @@ PACKAGES=(
   build-essential cmake pkg-config
   protobuf-c-compiler libprotobuf-c-dev
   libmicrohttpd-dev libjansson-dev libzstd-dev libpq-dev zlib1g-dev
-  libcmocka-dev
+  libcmocka-dev libcurl4-openssl-dev
   postgresql-15 postgresql-client-15
+  chromium
   curl ca-certificates procps
 )
 
