@@ -19,6 +19,7 @@ FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \
       libprotobuf-c1 libmicrohttpd12 libjansson4 libzstd1 libpq5 zlib1g curl ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --no-create-home otelpg
+    && useradd --system --no-create-home otelpg \
+    && mkdir -p /var/lib/otelpg/spool && chown otelpg /var/lib/otelpg/spool
 COPY --from=build /build/bin/ /usr/local/bin/
 USER otelpg

@@ -18,6 +18,7 @@
 #include <microhttpd.h>
 
 #include "ack.h"
+#include "spool.h"
 #include "pgutil.h"
 #include "writer.h"
 
@@ -41,13 +42,17 @@ struct collector_config {
     long long shutdown_timeout_ms;
     long long zstd_level;
     const char *correlation_keys;
+    const char *spool_dir;
+    long long spool_max_size;
+    long long spool_segment_size;
 };
 
 struct collector {
     struct collector_config cfg;
     struct opg_writer *writer;
     struct opg_acks *acks;
-    char **corr_keys; /* --correlation-keys, split */
+    struct opg_spool *spool; /* NULL: acknowledge on commit instead */
+    char **corr_keys;        /* --correlation-keys, split */
     size_t n_corr_keys;
     struct opg_pg_monitor *monitor;
     struct MHD_Daemon *httpd;

@@ -349,7 +349,7 @@ static bool take_chunk(struct ingest_req *req, const char *data, size_t n)
 
 /* ---- handing the body on ------------------------------------------------------ */
 
-/* The writer is done with a request's data (on a writer thread). */
+/* The writer (or the spool) is done with a request's data: committed, or on disk. */
 static void write_done(void *ctx, int status)
 {
     struct opg_ack *ack = ctx;
@@ -422,7 +422,8 @@ static bool process(struct ingest_req *req)
     req->state = REQ_WAITING;
     MHD_suspend_connection(req->conn);
     req->ack = opg_ack_create(col->acks, req);
-    if (opg_writer_submit(col->writer, &batch, write_done, req->ack) == 0)
+    if (col->spool ? opg_spool_append(col->spool, &batch, write_done, req->ack) == 0
+                   : opg_writer_submit(col->writer, &batch, write_done, req->ack) == 0)
         return true;
     /* refused: the write's reference is ours to drop */
     opg_ack_cancel(req->ack, OPG_ACK_REFUSED);
@@ -480,9 +481,17 @@ static enum MHD_Result first_call(struct collector *col, struct MHD_Connection *
         if (get && !strcmp(url, "/health"))
             return opg_http_health(conn, "otelpg-collector");
         if (get && !strcmp(url, "/ready")) {
-            struct opg_http_component c = {"postgresql", false, ""};
-            c.ok = opg_pg_monitor_ok(col->monitor, c.detail, sizeof(c.detail));
-            return opg_http_ready(conn, &c, 1);
+            struct opg_http_component c[2] = {{"postgresql", false, ""}, {"spool", true, ""}};
+            c[0].ok = opg_pg_monitor_ok(col->monitor, c[0].detail, sizeof(c[0].detail));
+            if (col->spool) {
+                size_t used = opg_spool_bytes(col->spool);
+                c[1].ok = used < (size_t)col->cfg.spool_max_size;
+                snprintf(c[1].detail, sizeof(c[1].detail), "%zu of %lld bytes used; %s", used,
+                         col->cfg.spool_max_size,
+                         opg_spool_caught_up(col->spool) ? "all in PostgreSQL"
+                                                         : "replaying into PostgreSQL");
+            }
+            return opg_http_ready(conn, c, col->spool ? 2 : 1);
         }
         if (get && !strcmp(url, "/metrics"))
             return opg_http_metrics(conn);

@@ -55,6 +55,13 @@ static const struct opg_option options[] = {
      CFG(shutdown_timeout_ms), "on SIGTERM, how long to wait for queued data to be written"},
     {"zstd-level", "OTELPG_ZSTD_LEVEL", OPG_OPT_INT, "1", -5, 19, CFG(zstd_level),
      "zstd level for stored payloads"},
+    {"spool-dir", "OTELPG_SPOOL_DIR", OPG_OPT_STR, "", 0, 0, CFG(spool_dir),
+     "directory of the on-disk spool: exports are acknowledged once fsynced there and keep "
+     "being accepted while PostgreSQL is down (empty: acknowledge after the commit)"},
+    {"spool-max-size", "OTELPG_SPOOL_MAX_SIZE", OPG_OPT_SIZE, "1g", 1 << 20, 1LL << 50,
+     CFG(spool_max_size), "disk budget of the spool (503 above)"},
+    {"spool-segment-size", "OTELPG_SPOOL_SEGMENT_SIZE", OPG_OPT_SIZE, "64m", 64 << 10, 1LL << 32,
+     CFG(spool_segment_size), "size at which a spool segment file is closed"},
     {"correlation-keys", "OTELPG_CORRELATION_KEYS", OPG_OPT_STR,
      "correlation.id,correlation_id,request.id,order.id", 0, 0, CFG(correlation_keys),
      "comma-separated attribute keys whose values are indexed as correlation IDs"},
@@ -96,6 +103,8 @@ static void drain_and_stop(struct collector *col)
     if (s != MHD_INVALID_SOCKET)
         close(s);
     atomic_store(&col->stopping, true);
+    /* the spool answers what it has queued and feeds the writer while it can */
+    opg_spool_close(col->spool, col->cfg.shutdown_timeout_ms);
     opg_writer_drain(col->writer, col->cfg.shutdown_timeout_ms);
     /* give resumed connections a moment to send their answers */
     for (int i = 0; i < 50; i++) {
@@ -109,6 +118,8 @@ static void drain_and_stop(struct collector *col)
     col->httpd = NULL;
     opg_writer_destroy(col->writer);
     col->writer = NULL;
+    opg_spool_destroy(col->spool);
+    col->spool = NULL;
     opg_acks_destroy(col->acks);
     col->acks = NULL;
 }
@@ -165,6 +176,13 @@ int main(int argc, char **argv)
     col.acks = opg_acks_create(col.cfg.ack_timeout_ms, opg_ingest_ack_answer);
     if (!col.writer || !col.monitor || !col.acks)
         return 1;
+    if (col.cfg.spool_dir[0]) {
+        struct opg_spool_config scfg = {col.cfg.spool_dir, (size_t)col.cfg.spool_max_size,
+                                        (size_t)col.cfg.spool_segment_size};
+        col.spool = opg_spool_open(&scfg, col.writer);
+        if (!col.spool)
+            return 1;
+    }
 
     http.listen = col.cfg.listen;
     http.threads = (int)col.cfg.http_threads;

@@ -29,6 +29,77 @@ size_t opg_batch_bytes(const struct opg_batch *b)
     return n;
 }
 
+/*
+ * Layout (little endian, fixed): u8 signal, u8 stream count, u16 days,
+ * u64 items, then the days (i32 each), then per stream u64 rows, u64 bytes
+ * and the bytes. What was rejected is not kept: it was answered already.
+ */
+#define SERIAL_VERSION_STREAMS OPG_STREAM_COUNT
+
+static void put(struct opg_buf *out, const void *p, size_t n)
+{
+    opg_buf_add(out, p, n);
+}
+
+void opg_batch_serialize(const struct opg_batch *b, struct opg_buf *out)
+{
+    uint8_t sig = (uint8_t)b->signal, nstreams = SERIAL_VERSION_STREAMS;
+    uint16_t ndays = (uint16_t)b->n_days;
+    uint64_t items = b->n_items;
+
+    put(out, &sig, 1);
+    put(out, &nstreams, 1);
+    put(out, &ndays, 2);
+    put(out, &items, 8);
+    put(out, b->days, sizeof(int32_t) * (size_t)b->n_days);
+    for (int s = 0; s < OPG_STREAM_COUNT; s++) {
+        uint64_t rows = b->n_rows[s], len = b->rows[s].len;
+        put(out, &rows, 8);
+        put(out, &len, 8);
+        put(out, b->rows[s].data, b->rows[s].len);
+    }
+}
+
+static int take(const uint8_t **p, size_t *left, void *dst, size_t n)
+{
+    if (*left < n)
+        return -1;
+    memcpy(dst, *p, n);
+    *p += n;
+    *left -= n;
+    return 0;
+}
+
+int opg_batch_deserialize(struct opg_batch *b, const void *data, size_t n)
+{
+    const uint8_t *p = data;
+    uint8_t sig, nstreams;
+    uint16_t ndays;
+    uint64_t items;
+
+    if (take(&p, &n, &sig, 1) < 0 || take(&p, &n, &nstreams, 1) < 0 ||
+        take(&p, &n, &ndays, 2) < 0 || take(&p, &n, &items, 8) < 0 ||
+        sig > OPG_SIGNAL_METRICS || nstreams != SERIAL_VERSION_STREAMS ||
+        ndays > OPG_MAX_DAYS_PER_BATCH)
+        return -1;
+    b->signal = (enum opg_signal)sig;
+    b->n_items = items;
+    b->n_days = ndays;
+    if (take(&p, &n, b->days, sizeof(int32_t) * ndays) < 0)
+        return -1;
+    for (int s = 0; s < OPG_STREAM_COUNT; s++) {
+        uint64_t rows, len;
+        if (take(&p, &n, &rows, 8) < 0 || take(&p, &n, &len, 8) < 0 || len > n)
+            return -1;
+        b->n_rows[s] = rows;
+        opg_buf_reset(&b->rows[s]);
+        opg_buf_add(&b->rows[s], p, len);
+        p += len;
+        n -= len;
+    }
+    return n == 0 ? 0 : -1;
+}
+
 void opg_batch_reject(struct opg_batch *b, const char *why)
 {
     if (!b->rejected)

@@ -72,6 +72,14 @@ void opg_batch_release(struct opg_batch *b);
 /* Bytes held, for the writer's queue bound. */
 size_t opg_batch_bytes(const struct opg_batch *b);
 
+/*
+ * A batch as bytes, for the spool: appended to out. opg_batch_deserialize
+ * fills a freshly initialised batch from such bytes and refuses (-1) any
+ * that do not parse exactly.
+ */
+void opg_batch_serialize(const struct opg_batch *b, struct opg_buf *out);
+int opg_batch_deserialize(struct opg_batch *b, const void *p, size_t n);
+
 /* Counts one refused item, keeping the first reason. */
 void opg_batch_reject(struct opg_batch *b, const char *why);
 
