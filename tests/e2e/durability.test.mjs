@@ -1,0 +1,122 @@
+// Durability with the on-disk spool, under load: the collector is killed with SIGKILL at
+// random moments (several rounds), PostgreSQL is stopped and restarted, and the collector is
+// killed once more while PostgreSQL is down. Then every span the load generator saw
+// acknowledged must be stored, exactly once: zero missing, zero duplicated.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Postgres, Stack, sleep, waitFor, repoRoot, request } from './harness.mjs';
+import { randomHex } from './otlp.mjs';
+
+const execFileP = promisify(execFile);
+const pgLocal = path.join(repoRoot, 'scripts/pg-local.sh');
+let pg;
+let stack;
+let spoolDir;
+
+before(async () => {
+  pg = await Postgres.start('durability');
+  spoolDir = path.join(pg.dir, 'spool');
+});
+after(async () => {
+  await stack?.stopAll();
+  await pg?.stop();
+});
+
+function traceDoc(nSpans) {
+  const traceId = randomHex(16);
+  const t0 = BigInt(Date.now()) * 1_000_000n;
+  const spanIds = Array.from({ length: nSpans }, () => randomHex(8));
+  const spans = spanIds.map((id, i) => ({
+    traceId, spanId: id, parentSpanId: i ? spanIds[0] : undefined, name: `op-${i % 3}`, kind: i ? 3 : 2,
+    startTimeUnixNano: String(t0 + BigInt(i) * 1000n), endTimeUnixNano: String(t0 + BigInt(i) * 1000n + 500_000n),
+    attributes: [{ key: 'correlation.id', value: { stringValue: `dur-${traceId.slice(0, 8)}` } }],
+  }));
+  return {
+    traceId, spanIds,
+    body: JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'durability' } }] }, scopeSpans: [{ spans }] }] }),
+  };
+}
+
+// A load loop: posts traces one after another to whichever collector is current, and
+// records the spans of every 200. Errors and refused connections are simply not acknowledged.
+async function loadLoop(state, acked) {
+  while (!state.stop) {
+    const d = traceDoc(20);
+    const port = stack.collector?.port;
+    try {
+      const r = await request(port, { method: 'POST', path: '/v1/traces', headers: { 'Content-Type': 'application/json' }, body: d.body, timeout: 5000 });
+      if (r.status === 200) {
+        for (const s of d.spanIds) acked.add(`${d.traceId}:${s}`);
+        state.ok++;
+      } else {
+        state.refused++;
+      }
+    } catch {
+      state.failed++;
+      await sleep(20);
+    }
+  }
+}
+
+async function killCollector() {
+  stack.collector.proc.kill('SIGKILL');
+  await stack.collector.exited;
+}
+
+async function restartCollector() {
+  stack.collector = await stack.startCollector();
+}
+
+test('SIGKILL rounds and a PostgreSQL restart under load: every acknowledged span stored exactly once', async (t) => {
+  const url = await pg.createDatabase('durability');
+  stack = await Stack.start({ suite: 'durability', dbUrl: url, collectorArgs: ['--spool-dir', spoolDir], start: { collector: true, api: false } });
+  await stack.wrap(async () => {
+    const acked = new Set();
+    const state = { stop: false, ok: 0, refused: 0, failed: 0 };
+    const loops = Array.from({ length: 4 }, () => loadLoop(state, acked));
+    try {
+      for (let round = 0; round < 3; round++) {
+        await sleep(300 + Math.floor(Math.random() * 900));
+        await killCollector();
+        await restartCollector();
+      }
+      // PostgreSQL goes away under load; the spool keeps acknowledging.
+      await execFileP('bash', [pgLocal, 'stop', pg.datadir]);
+      const okBefore = state.ok;
+      await sleep(1500);
+      assert.ok(state.ok > okBefore, `the collector must keep acknowledging (into the spool) while PostgreSQL is down: ${JSON.stringify(state)}`);
+      // ...and the collector dies while PostgreSQL is down, with data only in its spool.
+      await killCollector();
+      await execFileP('bash', [pgLocal, 'start', pg.datadir, String(pg.port)]);
+      await restartCollector();
+      await sleep(1000);
+    } finally {
+      state.stop = true;
+      await Promise.all(loops);
+    }
+    assert.ok(acked.size > 1000, `load too small to mean anything: ${JSON.stringify(state)}`);
+
+    // Wait until the spool has handed everything to PostgreSQL.
+    await waitFor(async () => {
+      const r = await request(stack.collector.port, { path: '/ready' });
+      return r.status === 200 && /all in PostgreSQL/.test(r.text);
+    }, { timeout: 60_000, interval: 200, what: 'spool caught up' });
+
+    const { stdout } = await execFileP('psql', ['-X', '-q', '-At', pg.urlFor('durability'), '-c',
+      `SELECT encode(trace_id, 'hex') || ':' || encode(span_id, 'hex') FROM spans WHERE service = 'durability'`], { maxBuffer: 512 << 20 });
+    const rows = stdout.split('\n').filter(Boolean);
+    const stored = new Set(rows);
+    const missing = [...acked].filter((k) => !stored.has(k));
+    assert.equal(missing.length, 0, `${missing.length} of ${acked.size} acknowledged spans are missing, e.g. ${missing.slice(0, 3)}; load ${JSON.stringify(state)}`);
+    assert.equal(rows.length, stored.size, `duplicated rows: ${rows.length} rows for ${stored.size} distinct spans`);
+    const summed = Number(await pg.psql(`SELECT sum(span_count) FROM traces`, 'durability'));
+    assert.equal(summed, rows.length, 'trace summaries count each stored span once');
+    const spoolFiles = fs.readdirSync(spoolDir).filter((f) => f.endsWith('.seg'));
+    assert.ok(spoolFiles.length <= 1, `committed segments are deleted, left: ${spoolFiles}`);
+    t.diagnostic(`acknowledged ${acked.size} spans (${state.ok} requests; ${state.refused} refused, ${state.failed} failed while down); stored ${rows.length}`);
+  })(t);
+});
