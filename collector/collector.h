@@ -42,6 +42,7 @@ struct collector_config {
     long long shutdown_timeout_ms;
     long long zstd_level;
     const char *correlation_keys;
+    const char *ingest_token;
     const char *spool_dir;
     long long spool_max_size;
     long long spool_segment_size;

@@ -84,6 +84,7 @@ enum reject_reason {
     R_QUEUE_FULL,
     R_WRITE_FAILED,
     R_ACK_TIMEOUT,
+    R_UNAUTHORIZED,
     R_COUNT
 };
 
@@ -98,6 +99,7 @@ static struct opg_metric m_rejected[R_COUNT] = {
     OPG_METRIC_INIT("otelpg_rejected_requests_total", "reason=\"queue_full\"", OPG_COUNTER, ""),
     OPG_METRIC_INIT("otelpg_rejected_requests_total", "reason=\"write_failed\"", OPG_COUNTER, ""),
     OPG_METRIC_INIT("otelpg_rejected_requests_total", "reason=\"ack_timeout\"", OPG_COUNTER, ""),
+    OPG_METRIC_INIT("otelpg_rejected_requests_total", "reason=\"unauthorized\"", OPG_COUNTER, ""),
 };
 /* Per-signal counters, indexed by enum opg_signal. */
 #define SIGNAL_METRICS(name, help)                                                                 \
@@ -497,6 +499,10 @@ static enum MHD_Result first_call(struct collector *col, struct MHD_Connection *
             return opg_http_metrics(conn);
         return refuse_after_body(col, conn, req_cls, MHD_HTTP_NOT_FOUND, R_NOT_FOUND, true,
                                  "no such endpoint");
+    }
+    if (!opg_http_authorized(conn, col->cfg.ingest_token)) {
+        opg_stats_add(&m_rejected[R_UNAUTHORIZED], 1);
+        return opg_http_respond_unauthorized(conn);
     }
     if (strcmp(method, "POST") != 0)
         return refuse_after_body(col, conn, req_cls, MHD_HTTP_METHOD_NOT_ALLOWED, R_METHOD, true,

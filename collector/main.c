@@ -55,6 +55,8 @@ static const struct opg_option options[] = {
      CFG(shutdown_timeout_ms), "on SIGTERM, how long to wait for queued data to be written"},
     {"zstd-level", "OTELPG_ZSTD_LEVEL", OPG_OPT_INT, "1", -5, 19, CFG(zstd_level),
      "zstd level for stored payloads"},
+    {"ingest-token", "OTELPG_INGEST_TOKEN", OPG_OPT_STR, "", 0, 0, CFG(ingest_token),
+     "if set, exports must carry Authorization: Bearer <token> (401 otherwise)"},
     {"spool-dir", "OTELPG_SPOOL_DIR", OPG_OPT_STR, "", 0, 0, CFG(spool_dir),
      "directory of the on-disk spool: exports are acknowledged once fsynced there and keep "
      "being accepted while PostgreSQL is down (empty: acknowledge after the commit)"},

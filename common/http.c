@@ -182,3 +182,43 @@ bool opg_http_header_is(struct MHD_Connection *c, const char *name, const char *
     const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
     return v && !strcasecmp(v, value);
 }
+
+/* Compares all of both strings whatever they hold, so that the time taken
+ * does not tell how much of a guessed token was right. */
+static bool equal_const_time(const char *a, size_t an, const char *b, size_t bn)
+{
+    unsigned char diff = (unsigned char)(an != bn);
+    size_t n = an > bn ? an : bn;
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned char x = i < an ? (unsigned char)a[i] : 0;
+        unsigned char y = i < bn ? (unsigned char)b[i] : 0;
+        diff |= x ^ y;
+    }
+    return diff == 0;
+}
+
+bool opg_http_authorized(struct MHD_Connection *c, const char *token)
+{
+    const char *h;
+
+    if (!token || !*token)
+        return true;
+    h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return false;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    return equal_const_time(h, strlen(h), token, strlen(token));
+}
+
+enum MHD_Result opg_http_respond_unauthorized(struct MHD_Connection *c)
+{
+    struct opg_buf b = OPG_BUF_INIT;
+
+    opg_buf_addstr(&b, "{\"error\":{\"httpCode\":401,\"message\":\"a valid bearer token is "
+                       "required (Authorization: Bearer <token>)\"}}");
+    return opg_http_respond_buf_hdr(c, MHD_HTTP_UNAUTHORIZED, "application/json", &b,
+                                    MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+}

@@ -61,6 +61,14 @@ enum MHD_Result opg_http_ready(struct MHD_Connection *c, const struct opg_http_c
 /* GET /metrics in the Prometheus text format. */
 enum MHD_Result opg_http_metrics(struct MHD_Connection *c);
 
+/*
+ * True if the request carries "Authorization: Bearer <token>" (compared in
+ * constant time), or if token is NULL or empty (authentication off).
+ */
+bool opg_http_authorized(struct MHD_Connection *c, const char *token);
+/* 401 with WWW-Authenticate: Bearer and a JSON error body. */
+enum MHD_Result opg_http_respond_unauthorized(struct MHD_Connection *c);
+
 /* True if a request header equals value, ignoring case. */
 bool opg_http_header_is(struct MHD_Connection *c, const char *name, const char *value);
 

@@ -197,7 +197,15 @@ enum MHD_Result opg_api_handler(void *cls, struct MHD_Connection *conn, const ch
     }
     if (!strcmp(url, "/metrics"))
         return opg_http_metrics(conn);
-    if (opg_api_search_dispatch(api, conn, url, &ret) || opg_api_web_dispatch(api, conn, url, &ret))
+    /* the page's own files hold no data: they load without a token, and the
+     * page then sends one with its API calls */
+    if (opg_api_web_dispatch(api, conn, url, &ret))
+        return ret;
+    if (!opg_http_authorized(conn, api->cfg.query_token)) {
+        opg_stats_add(&m_bad_requests, 1);
+        return opg_http_respond_unauthorized(conn);
+    }
+    if (opg_api_search_dispatch(api, conn, url, &ret))
         return ret;
     if (has_prefix(url, "/api/traces/", &rest) && *rest) {
         const char *slash = strchr(rest, '/');

@@ -19,6 +19,9 @@ struct api_config {
     long long connection_timeout_ms;
     long long max_trace_spans;
     long long query_timeout_ms;
+    const char *query_token;
+    long long search_max_spans;
+    long long dependencies_max_spans;
 };
 
 struct api {

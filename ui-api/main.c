@@ -30,8 +30,15 @@ static const struct opg_option options[] = {
      CFG(connection_timeout_ms), "idle time after which a connection is closed"},
     {"max-trace-spans", "OTELPG_MAX_TRACE_SPANS", OPG_OPT_INT, "200000", 1, 10000000,
      CFG(max_trace_spans), "spans returned for one trace at most (the earliest are kept)"},
+    {"query-token", "OTELPG_QUERY_TOKEN", OPG_OPT_STR, "", 0, 0, CFG(query_token),
+     "if set, the API and the page require Authorization: Bearer <token> (401 otherwise)"},
     {"query-timeout", "OTELPG_QUERY_TIMEOUT", OPG_OPT_DURATION, "30s", 100, 3600000,
      CFG(query_timeout_ms), "a database query taking longer is cancelled (the answer is an error)"},
+    {"search-max-spans", "OTELPG_SEARCH_MAX_SPANS", OPG_OPT_INT, "200000", 100, 100000000,
+     CFG(search_max_spans), "candidate spans one trace search examines at most (then it says so)"},
+    {"dependencies-max-spans", "OTELPG_DEPENDENCIES_MAX_SPANS", OPG_OPT_INT, "1000000", 1000,
+     1000000000, CFG(dependencies_max_spans),
+     "spans one dependency graph joins to their parents at most (the most recent; it says so)"},
     OPG_OPT_END,
 };
 
