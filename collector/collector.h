@@ -18,6 +18,7 @@
 #include <microhttpd.h>
 
 #include "ack.h"
+#include "maintenance.h"
 #include "spool.h"
 #include "pgutil.h"
 #include "writer.h"
@@ -43,6 +44,9 @@ struct collector_config {
     long long zstd_level;
     const char *correlation_keys;
     const char *ingest_token;
+    long long retention_ms;
+    long long db_budget;
+    long long maintenance_interval_ms;
     const char *spool_dir;
     long long spool_max_size;
     long long spool_segment_size;
@@ -53,7 +57,8 @@ struct collector {
     struct opg_writer *writer;
     struct opg_acks *acks;
     struct opg_spool *spool; /* NULL: acknowledge on commit instead */
-    char **corr_keys;        /* --correlation-keys, split */
+    struct opg_maintenance *maintenance;
+    char **corr_keys; /* --correlation-keys, split */
     size_t n_corr_keys;
     struct opg_pg_monitor *monitor;
     struct MHD_Daemon *httpd;

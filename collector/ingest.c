@@ -483,17 +483,24 @@ static enum MHD_Result first_call(struct collector *col, struct MHD_Connection *
         if (get && !strcmp(url, "/health"))
             return opg_http_health(conn, "otelpg-collector");
         if (get && !strcmp(url, "/ready")) {
-            struct opg_http_component c[2] = {{"postgresql", false, ""}, {"spool", true, ""}};
+            struct opg_http_component c[3] = {
+                {"postgresql", false, ""}, {"database_budget", true, ""}, {"spool", true, ""}};
+            char budget[200];
             c[0].ok = opg_pg_monitor_ok(col->monitor, c[0].detail, sizeof(c[0].detail));
+            /* reported, not enforced: over its budget, the collector still takes data */
+            if (!opg_maintenance_budget_ok(col->maintenance, budget, sizeof(budget)))
+                snprintf(c[1].detail, sizeof(c[1].detail), "over budget: %s", budget);
+            else
+                snprintf(c[1].detail, sizeof(c[1].detail), "%s", budget);
             if (col->spool) {
                 size_t used = opg_spool_bytes(col->spool);
-                c[1].ok = used < (size_t)col->cfg.spool_max_size;
-                snprintf(c[1].detail, sizeof(c[1].detail), "%zu of %lld bytes used; %s", used,
+                c[2].ok = used < (size_t)col->cfg.spool_max_size;
+                snprintf(c[2].detail, sizeof(c[2].detail), "%zu of %lld bytes used; %s", used,
                          col->cfg.spool_max_size,
                          opg_spool_caught_up(col->spool) ? "all in PostgreSQL"
                                                          : "replaying into PostgreSQL");
             }
-            return opg_http_ready(conn, c, col->spool ? 2 : 1);
+            return opg_http_ready(conn, c, col->spool ? 3 : 2);
         }
         if (get && !strcmp(url, "/metrics"))
             return opg_http_metrics(conn);

@@ -57,6 +57,13 @@ static const struct opg_option options[] = {
      "zstd level for stored payloads"},
     {"ingest-token", "OTELPG_INGEST_TOKEN", OPG_OPT_STR, "", 0, 0, CFG(ingest_token),
      "if set, exports must carry Authorization: Bearer <token> (401 otherwise)"},
+    {"retention", "OTELPG_RETENTION", OPG_OPT_DURATION, "7d", 0, 36500LL * 86400000,
+     CFG(retention_ms), "days of data kept; older day partitions are dropped (0: keep all)"},
+    {"db-budget", "OTELPG_DB_BUDGET", OPG_OPT_SIZE, "0", 0, 1LL << 56, CFG(db_budget),
+     "disk budget of the database, watched and reported in /ready and /metrics (0: none)"},
+    {"maintenance-interval", "OTELPG_MAINTENANCE_INTERVAL", OPG_OPT_DURATION, "1h", 1000, 86400000,
+     CFG(maintenance_interval_ms),
+     "how often partitions are created ahead, old days dropped and the size measured"},
     {"spool-dir", "OTELPG_SPOOL_DIR", OPG_OPT_STR, "", 0, 0, CFG(spool_dir),
      "directory of the on-disk spool: exports are acknowledged once fsynced there and keep "
      "being accepted while PostgreSQL is down (empty: acknowledge after the commit)"},
@@ -178,6 +185,13 @@ int main(int argc, char **argv)
     col.acks = opg_acks_create(col.cfg.ack_timeout_ms, opg_ingest_ack_answer);
     if (!col.writer || !col.monitor || !col.acks)
         return 1;
+    {
+        struct opg_maintenance_config mcfg = {col.cfg.db, col.cfg.retention_ms, col.cfg.db_budget,
+                                              col.cfg.maintenance_interval_ms};
+        col.maintenance = opg_maintenance_start(&mcfg);
+        if (!col.maintenance)
+            return 1;
+    }
     if (col.cfg.spool_dir[0]) {
         struct opg_spool_config scfg = {col.cfg.spool_dir, (size_t)col.cfg.spool_max_size,
                                         (size_t)col.cfg.spool_segment_size};
@@ -206,6 +220,7 @@ int main(int argc, char **argv)
     opg_info("signal %d: draining and stopping", sig);
     drain_and_stop(&col);
     opg_pg_monitor_destroy(col.monitor);
+    opg_maintenance_stop(col.maintenance);
     for (size_t i = 0; i < col.n_corr_keys; i++)
         free(col.corr_keys[i]);
     free(col.corr_keys);

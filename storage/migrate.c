@@ -20,24 +20,28 @@ static int exec_ok(PGconn *conn, const char *sql, const char *what)
     return ret;
 }
 
-static int applied_version(PGconn *conn, int *version)
+/* Whether migration version is recorded as applied. -1 on error. */
+static int is_applied(PGconn *conn, int version)
 {
-    PGresult *res = PQexec(conn, "SELECT coalesce(max(version), 0) FROM otelpg_migrations");
+    char v[16];
+    const char *params[1] = {v};
+    PGresult *res;
     int ret = -1;
 
-    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-        *version = atoi(PQgetvalue(res, 0, 0));
-        ret = 0;
-    } else {
+    snprintf(v, sizeof(v), "%d", version);
+    res = PQexecParams(conn, "SELECT 1 FROM otelpg_migrations WHERE version = $1::integer", 1, NULL,
+                       params, NULL, NULL, 0);
+    if (PQresultStatus(res) == PGRES_TUPLES_OK)
+        ret = PQntuples(res) > 0;
+    else
         opg_error("migrate: reading otelpg_migrations: %s", PQerrorMessage(conn));
-    }
     PQclear(res);
     return ret;
 }
 
 int opg_migrate(PGconn *conn)
 {
-    int current = 0, ret = -1;
+    int ret = -1;
 
     if (exec_ok(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", "taking the lock") < 0)
         return -1;
@@ -48,15 +52,18 @@ int opg_migrate(PGconn *conn)
                 " applied_at timestamptz NOT NULL DEFAULT now())",
                 "creating otelpg_migrations") < 0)
         goto out_unlock;
-    if (applied_version(conn, &current) < 0)
-        goto out_unlock;
     for (int i = 0; i < opg_migrations_count; i++) {
         const struct opg_migration *m = &opg_migrations[i];
         const char *params[2];
         char version[16];
         PGresult *res;
 
-        if (m->version <= current)
+        /* every migration not recorded yet, in order: one that lands with a
+         * lower number than one applied already is still applied */
+        int applied = is_applied(conn, m->version);
+        if (applied < 0)
+            goto out_unlock;
+        if (applied)
             continue;
         if (exec_ok(conn, "BEGIN", "begin") < 0)
             goto out_unlock;
