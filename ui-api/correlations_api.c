@@ -135,30 +135,27 @@ static void write_trace(struct opg_jw *w, const uint8_t id[16], const struct opg
     opg_jw_obj_end(w);
 }
 
-/* Writes "traces" and "tracesTruncated"; drops from traces the IDs that turn
- * out to have no stored spans (an index row can outlive nothing, but a trace
- * ID given as the key may not exist). */
+/*
+ * Writes "traces" and "tracesTruncated": the traces with stored spans. An ID
+ * without spans still counts for the logs and exemplars: a log bridge stamps
+ * the trace context even when head sampling dropped the trace's spans.
+ */
 static int write_traces(struct opg_jw *w, PGconn *conn, struct opg_codec *codec,
-                        struct refs *traces, char *err, size_t errlen)
+                        const struct refs *traces, char *err, size_t errlen)
 {
-    size_t kept = 0;
-
     opg_jw_key(w, "traces");
     opg_jw_arr_begin(w);
     for (size_t i = 0; i < traces->n; i++) {
         struct opg_trace t;
-        int rc =
-            opg_reader_get_trace(conn, codec, traces->ids[i], MAX_SPANS_PER_TRACE, &t, err, errlen);
+        int rc = opg_reader_get_trace(conn, codec, traces->ids[i], MAX_SPANS_PER_TRACE, &t, err,
+                                      errlen);
 
-        if (rc == OPG_READ_FOUND) {
+        if (rc == OPG_READ_FOUND)
             write_trace(w, traces->ids[i], &t);
-            memmove(traces->ids[kept++], traces->ids[i], 16);
-        }
         opg_trace_release(&t);
         if (rc == OPG_READ_ERROR)
             return -1;
     }
-    traces->n = kept;
     opg_jw_arr_end(w);
     opg_jw_kbool(w, "tracesTruncated", traces->truncated);
     return 0;

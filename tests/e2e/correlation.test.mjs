@@ -366,3 +366,34 @@ test('--correlation-keys and OTELPG_CORRELATION_KEYS replace the default keys', 
     })(t);
   }
 });
+
+test('a log record carrying the ID inside a trace whose spans were never stored (sampled out) is still returned', w(async () => {
+  const ID = `unsampled-${randomHex(6)}`;
+  const tid = randomHex(16);
+  const now = (BigInt(Date.now()) - 60_000n) * MS;
+  // A common case: head sampling drops the spans, the log bridge still stamps the trace context.
+  await postLogs(stack, logDoc('unsampled-svc', [
+    logRec(now, 17, 'charge failed (trace not sampled)', { traceId: tid, spanId: randomHex(8), attrs: [attr('correlation.id', ID)] }),
+    logRec(now + MS, 9, 'outside any trace', { attrs: [attr('correlation.id', ID)] }),
+  ]));
+  const j = await lookup(stack, ID);
+  const bodies = j.logs.map(bodyOf);
+  assert.ok(bodies.includes('outside any trace'), `the record without trace context: ${JSON.stringify(bodies)}`);
+  assert.ok(bodies.includes('charge failed (trace not sampled)'),
+    `GET /api/correlations/${ID}: the record that carries the ID must be returned even though its trace ${tid} has no stored spans; got logs ${JSON.stringify(bodies)}, traces ${JSON.stringify(j.traces.map((t) => t.traceID))}`);
+  assert.deepEqual(bodies, ['charge failed (trace not sampled)', 'outside any trace'], 'time order');
+  for (const t of j.traces) assert.ok(Array.isArray(t.resourceSpans), 'a trace entry has resourceSpans');
+}));
+
+test('spans arriving after their logs: the lookup then returns the trace and the logs once each', w(async () => {
+  const ID = `late-${randomHex(6)}`;
+  const tid = randomHex(16), root = randomHex(8);
+  const now = (BigInt(Date.now()) - 90_000n) * MS;
+  await postLogs(stack, logDoc('late-svc', [logRec(now + 2n * MS, 9, 'log before its spans', { traceId: tid, spanId: root, attrs: [attr('correlation.id', ID)] })]));
+  const doc = traceDoc('late-svc', [span(tid, { id: root, name: 'late root', kind: 2, start: now, attrs: [attr('correlation.id', ID)] })]);
+  await postTraces(stack, doc);
+  const j = await lookup(stack, ID);
+  assert.deepEqual(j.traces.map((t) => t.traceID), [tid], 'the trace, once');
+  assertTrace(j.traces[0], flattenSpans(doc, 'late'), tid, 'late trace');
+  assert.deepEqual(j.logs.map(bodyOf), ['log before its spans'], 'the log, once (it carries the ID and is in the trace)');
+}));

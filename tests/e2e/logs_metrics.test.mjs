@@ -258,6 +258,21 @@ for (const kind of ['json', 'proto']) {
   }));
 }
 
+test('a record with timeUnixNano 0 is filed and found by its observedTimeUnixNano, and echoed as sent', w(() => stack, async () => {
+  const service = `notime-${randomHex(3)}`;
+  const obs = (BigInt(Date.now()) - 120_000n) * MS;
+  const doc = { resourceLogs: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] }, scopeLogs: [{ scope: { name: 's' }, logRecords: [
+    { timeUnixNano: '0', observedTimeUnixNano: String(obs), severityNumber: 13, severityText: 'WARN', body: { stringValue: 'no event time' } },
+    { timeUnixNano: String(obs + 5n * MS), severityNumber: 9, body: { stringValue: 'with event time' } },
+  ] }] }] };
+  assertExportAccepted(await postLogs(stack, { headers: JSONH, body: JSON.stringify(doc) }), 'json', 'logs', 'POST a record without time');
+  const j = await apiJson(stack, `/api/logs?service=${service}&start=${nsToUs(obs - 1000n * MS)}&end=${nsToUs(obs + 1000n * MS)}`);
+  assertSameLogs(j.logs, flattenLogs(doc), 'record without timeUnixNano');
+  assert.deepEqual(j.logs.map((e) => e.record.body.stringValue), ['with event time', 'no event time'], 'newest first, the time-less record by its observed time');
+  const outside = await apiJson(stack, `/api/logs?service=${service}&start=${nsToUs(obs + 1000n * MS)}&end=${nsToUs(obs + 60_000n * MS)}`);
+  assert.deepEqual(outside.logs, [], 'a window after the observed time finds neither');
+}));
+
 // ================================================================ error answers
 
 for (const path of ['/v1/logs', '/v1/metrics']) {
@@ -465,6 +480,52 @@ test('cumulative counter with known increments and a reset: per-second rate, nev
   assert.ok(before.some(([, v]) => v >= 5 && v <= 15), `before the reset the rate is 10/s: ${JSON.stringify(vals)}`);
   assert.ok(afterR.some(([, v]) => v >= 12 && v <= 30), `after the reset the rate is 20/s: ${JSON.stringify(vals)}`);
   for (const [ts] of vals) assert.equal((ts - vals[0][0]) % 30_000, 0, `timestamps are spaced by the 30 s step: ${JSON.stringify(vals)}`);
+}));
+
+test('delta sum, summary and exponential histogram: kinds listed, rate of a delta counter, percentiles', w(() => stack, async () => {
+  const tag = randomHex(3);
+  const t0 = (BigInt(Date.now()) - 15n * 60_000n) / 60_000n * 60_000n * MS; // a minute boundary 15 min ago
+  const ts = (s) => String(t0 + BigInt(s) * 1000n * MS);
+  const doc = {
+    resourceMetrics: [{
+      resource: { attributes: [{ key: 'service.name', value: { stringValue: 'kinds-svc' } }] },
+      scopeMetrics: [{
+        scope: { name: 'e2e' },
+        metrics: [
+          { name: `e2e.delta.${tag}`, unit: '{req}', sum: { aggregationTemporality: 1, isMonotonic: true,
+            dataPoints: [10, 30, 50].map((s) => ({ startTimeUnixNano: ts(s - 20), timeUnixNano: ts(s), asInt: '60' })) } },
+          { name: `e2e.summary.${tag}`, unit: 'ms', summary: { dataPoints: [
+            { startTimeUnixNano: ts(0), timeUnixNano: ts(20), count: '100', sum: 1500, quantileValues: [{ quantile: 0.5, value: 10 }, { quantile: 0.99, value: 50 }] },
+            { startTimeUnixNano: ts(0), timeUnixNano: ts(40), count: '200', sum: 3100, quantileValues: [{ quantile: 0.5, value: 12 }, { quantile: 0.99, value: 55 }] },
+          ] } },
+          { name: `e2e.exphist.${tag}`, unit: 's', exponentialHistogram: { aggregationTemporality: 1, dataPoints: [
+            { startTimeUnixNano: ts(0), timeUnixNano: ts(30), count: '10', sum: 42, scale: 0, zeroCount: '0', positive: { offset: 0, bucketCounts: ['2', '3', '5'] }, min: 1.5, max: 7 },
+          ] } },
+        ],
+      }],
+    }],
+  };
+  assertExportAccepted(await postMetrics(stack, { headers: JSONH, body: JSON.stringify(doc) }), 'json', 'metrics', 'POST delta sum, summary, exponential histogram');
+  const { metrics } = await apiJson(stack, '/api/metrics');
+  assertMetricListed(metrics, { name: `e2e.delta.${tag}`, kind: 'sum', unit: '{req}', monotonic: true, series: 1 }, 'kinds');
+  assert.ok(/delta/i.test(String(metrics.find((m) => m.name === `e2e.delta.${tag}`).temporality)) || metrics.find((m) => m.name === `e2e.delta.${tag}`).temporality === 1, 'delta temporality');
+  assertMetricListed(metrics, { name: `e2e.summary.${tag}`, kind: 'summary', unit: 'ms', series: 1 }, 'kinds');
+  assertMetricListed(metrics, { name: `e2e.exphist.${tag}`, kind: 'exponential_histogram', unit: 's', series: 1 }, 'kinds');
+  const range = { start: nsToUs(BigInt(ts(0))), end: nsToUs(BigInt(ts(59))), step: '60' };
+  // delta counter: 3 x 60 in one 60 s step -> 3/s
+  const d = await metricQuery(stack, { name: `e2e.delta.${tag}`, ...range }, 'delta sum');
+  const dv = pairs(d.series[0]?.values ?? [], 'delta rate');
+  assert.deepEqual(dv.map(([, v]) => v), [3], `delta counter: 180 in a 60 s step is 3/s: ${JSON.stringify(dv)}`);
+  // summary: the quantiles of the last point of the step
+  const sm = await metricQuery(stack, { name: `e2e.summary.${tag}`, ...range }, 'summary');
+  assert.equal(sm.kind, 'summary');
+  const pc = sm.series[0]?.percentiles ?? {};
+  assert.deepEqual(pairs(pc['0.5'] ?? [], 'summary p50').map(([, v]) => v), [12], `summary percentile 0.5 of the last point: ${JSON.stringify(pc)}`);
+  assert.deepEqual(pairs(pc['0.99'] ?? [], 'summary p99').map(([, v]) => v), [55], `summary percentile 0.99 of the last point: ${JSON.stringify(pc)}`);
+  // exponential histogram: percentiles within [min, max]
+  const eh = await metricQuery(stack, { name: `e2e.exphist.${tag}`, ...range }, 'exponential histogram');
+  assert.equal(eh.kind, 'exponential_histogram');
+  assertPercentilesWithin(eh.series[0] ?? {}, 1.5, 7, 'exponential histogram');
 }));
 
 test('/api/metrics/query: missing name and malformed parameters -> 400', w(() => stack, async () => {

@@ -1,0 +1,1056 @@
+/*
+ * loadgen - an OTLP/HTTP load generator for otelpg (in the spirit of the
+ * Collector's telemetrygen).
+ *
+ * Each worker thread owns one libcurl easy handle (one keep-alive connection)
+ * and repeatedly builds and sends
+ *   - an ExportTraceServiceRequest (POST /v1/traces) holding whole traces of
+ *     the configured shape (depth, fan-out), spans spread over services by
+ *     depth, and
+ *   - an ExportLogsServiceRequest (POST /v1/logs) holding N log records per
+ *     span (inside the span: trace/span ids) plus M records per trace outside
+ *     any span (no trace context, but carrying the trace's correlation.id),
+ * in protobuf (default) or OTLP/JSON. Every trace's root span carries
+ * correlation.id = one of --correlation-ids distinct values.
+ *
+ * A request counts as acknowledged only on HTTP 200 without rejected items;
+ * 503/429 and transport errors are retried (Retry-After honoured, at most
+ * --retries times). With --out FILE, every acknowledged trace is written as
+ * "<trace id hex> <correlation id>" so a run can prove what was stored
+ * against what was acknowledged.
+ *
+ * Build: bench/build.sh. Usage: loadgen --help.
+ */
+#define _GNU_SOURCE
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+
+/* ------------------------------------------------------------------ options */
+
+static struct {
+    const char *url;
+    int connections;
+    long spans_per_request;
+    int attrs;
+    int depth;
+    int fanout;
+    int logs_per_span;
+    int logs_outside;
+    long corr_ids;
+    double duration;
+    long requests;
+    int services;
+    bool json;
+    const char *out;
+    const char *corr_prefix;
+    uint64_t seed;
+    int retries;
+    bool quiet;
+} opt = {
+    .url = "http://127.0.0.1:4318",
+    .connections = 4,
+    .spans_per_request = 500,
+    .attrs = 8,
+    .depth = 3,
+    .fanout = 3,
+    .logs_per_span = 1,
+    .logs_outside = 0,
+    .corr_ids = 1000,
+    .duration = 10,
+    .requests = 0,
+    .services = 4,
+    .json = false,
+    .out = NULL,
+    .corr_prefix = NULL,
+    .seed = 0,
+    .retries = 20,
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: loadgen [options]\n"
+            "  --url URL              collector base URL (default http://127.0.0.1:4318)\n"
+            "  --connections N        parallel keep-alive connections, one thread each (4)\n"
+            "  --spans-per-request N  spans per /v1/traces request, whole traces (500)\n"
+            "  --attrs N              attributes per span, about 30 bytes each (8)\n"
+            "  --depth D              trace depth (3)\n"
+            "  --fanout F             children per span (3); spans per trace = 1+F+..+F^(D-1)\n"
+            "  --logs-per-span N      log records per span, inside the span (1)\n"
+            "  --logs-outside N       log records per trace outside any span, carrying\n"
+            "                         the correlation.id but no trace context (0)\n"
+            "  --correlation-ids N    distinct correlation IDs (1000)\n"
+            "  --corr-prefix S        correlation ID prefix (default: random per run)\n"
+            "  --services N           services (resources) a trace spans, by depth (4)\n"
+            "  --duration SECS        run time (10), unless --requests is given\n"
+            "  --requests N           total /v1/traces requests (each with its logs request)\n"
+            "  --json                 send OTLP/JSON instead of protobuf\n"
+            "  --out FILE             write acknowledged traces: \"<trace id> <correlation id>\"\n"
+            "  --retries N            retries of a request answered 503/429 or failed (20)\n"
+            "  --seed N               PRNG seed (default: from the clock)\n"
+            "  --quiet                no progress lines\n");
+}
+
+/* ------------------------------------------------------------------ helpers */
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static void rand_bytes(uint64_t *s, uint8_t *out, size_t n)
+{
+    while (n) {
+        uint64_t v = splitmix(s);
+        size_t k = n < 8 ? n : 8;
+        memcpy(out, &v, k);
+        out += k;
+        n -= k;
+    }
+}
+
+static void hex(const uint8_t *b, size_t n, char *out)
+{
+    static const char d[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = d[b[i] >> 4];
+        out[2 * i + 1] = d[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static void *xcalloc(size_t n, size_t sz)
+{
+    void *p = calloc(n ? n : 1, sz ? sz : 1);
+    if (!p) {
+        perror("calloc");
+        exit(2);
+    }
+    return p;
+}
+
+/* A growable byte buffer. */
+struct buf {
+    char *p;
+    size_t len, cap;
+};
+static void buf_reserve(struct buf *b, size_t extra)
+{
+    if (b->len + extra + 1 <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    b->p = realloc(b->p, cap);
+    if (!b->p) {
+        perror("realloc");
+        exit(2);
+    }
+    b->cap = cap;
+}
+static void buf_add(struct buf *b, const char *s, size_t n)
+{
+    buf_reserve(b, n);
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+static void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void buf_printf(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    buf_reserve(b, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+/* ------------------------------------------------------------------ workload vocabulary */
+
+static const char *SERVICE_NAMES[] = {"gateway", "order", "payment", "inventory", "notification",
+                                      "shipping", "pricing", "user", "search", "recommendation"};
+#define N_SERVICE_NAMES (sizeof SERVICE_NAMES / sizeof *SERVICE_NAMES)
+static const char *OPS[] = {"GET /api/orders/{id}", "POST /api/checkout", "SELECT orders",
+                            "INSERT payments", "publish order.created", "GET /inventory/{sku}",
+                            "cache.get", "grpc pricing.Quote", "render template", "send email"};
+#define N_OPS (sizeof OPS / sizeof *OPS)
+/* Realistic attribute keys; values are generated to make each pair about 30 bytes. */
+static const char *ATTR_KEYS[] = {"http.request.method", "url.path", "http.route", "server.address",
+                                  "db.system.name", "db.operation", "user.id", "net.peer.port",
+                                  "messaging.system", "rpc.method", "cache.key", "tenant.id",
+                                  "feature.flag", "region", "k8s.pod.name", "thread.name"};
+#define N_ATTR_KEYS (sizeof ATTR_KEYS / sizeof *ATTR_KEYS)
+static const char *LOG_MSGS[] = {"request accepted", "cache miss, loading from database",
+                                 "payment authorised", "retrying after timeout",
+                                 "stock reserved", "email queued for delivery",
+                                 "price computed", "slow query detected"};
+#define N_LOG_MSGS (sizeof LOG_MSGS / sizeof *LOG_MSGS)
+
+static char corr_prefix[64];
+static int spans_per_trace;
+
+/* ------------------------------------------------------------------ one generated batch */
+
+struct gspan {
+    uint8_t span_id[8];
+    int parent; /* index in the trace, -1 for the root */
+    int depth;
+    uint64_t start, end;
+    int op;
+};
+
+struct gtrace {
+    uint8_t trace_id[16];
+    long corr; /* correlation ID index */
+    struct gspan *spans;
+};
+
+struct batch {
+    int n_traces;
+    struct gtrace *traces;
+    struct buf traces_body, logs_body;
+    long n_spans, n_logs;
+};
+
+static void corr_text(long idx, char *out, size_t n)
+{
+    snprintf(out, n, "%s-%08ld", corr_prefix, idx);
+}
+
+static void gen_trace(uint64_t *rng, struct gtrace *t, long corr_idx)
+{
+    rand_bytes(rng, t->trace_id, 16);
+    t->corr = corr_idx;
+    uint64_t t0 = now_ns() - 50000000ull; /* started 50 ms ago */
+    int n = 0;
+    /* breadth-first tree: level sizes 1, F, F^2, ... */
+    int level_start = 0, level_len = 1;
+    t->spans[0] = (struct gspan){.parent = -1, .depth = 0};
+    n = 1;
+    for (int d = 1; d < opt.depth; d++) {
+        int next_start = n;
+        for (int p = level_start; p < level_start + level_len; p++)
+            for (int c = 0; c < opt.fanout; c++)
+                t->spans[n++] = (struct gspan){.parent = p, .depth = d};
+        level_start = next_start;
+        level_len = n - next_start;
+    }
+    for (int i = 0; i < n; i++) {
+        struct gspan *s = &t->spans[i];
+        rand_bytes(rng, s->span_id, 8);
+        s->start = t0 + (uint64_t)s->depth * 2000000ull + (uint64_t)i * 1000ull;
+        s->end = s->start + 40000000ull / (uint64_t)(s->depth + 1) + splitmix(rng) % 1000000ull;
+        s->op = (int)(splitmix(rng) % N_OPS);
+    }
+}
+
+/* Attribute value text for key k: about 30 bytes per key+value pair. */
+static void attr_value(uint64_t *rng, int k, char *out, size_t n)
+{
+    size_t klen = strlen(ATTR_KEYS[k % N_ATTR_KEYS]);
+    size_t want = klen < 26 ? 30 - klen : 4;
+    if (want >= n)
+        want = n - 1;
+    static const char alpha[] = "abcdefghijklmnopqrstuvwxyz0123456789-_/";
+    for (size_t i = 0; i < want; i++)
+        out[i] = alpha[splitmix(rng) % (sizeof alpha - 1)];
+    out[want] = '\0';
+}
+
+/* ---- protobuf encoding (protobuf-c structs, all storage in one arena per batch) */
+
+struct arena {
+    char **blocks;
+    size_t n, cap;
+};
+static void *arena_alloc(struct arena *a, size_t sz)
+{
+    if (a->n == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 256;
+        a->blocks = realloc(a->blocks, a->cap * sizeof *a->blocks);
+        if (!a->blocks) {
+            perror("realloc");
+            exit(2);
+        }
+    }
+    void *p = xcalloc(1, sz);
+    a->blocks[a->n++] = p;
+    return p;
+}
+static char *arena_strdup(struct arena *a, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = arena_alloc(a, n);
+    memcpy(p, s, n);
+    return p;
+}
+static void arena_free(struct arena *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        free(a->blocks[i]);
+    a->n = 0;
+}
+
+typedef Opentelemetry__Proto__Common__V1__KeyValue KV;
+typedef Opentelemetry__Proto__Common__V1__AnyValue AV;
+
+static KV *kv_str(struct arena *a, const char *k, const char *v)
+{
+    KV *kv = arena_alloc(a, sizeof *kv);
+    opentelemetry__proto__common__v1__key_value__init(kv);
+    AV *av = arena_alloc(a, sizeof *av);
+    opentelemetry__proto__common__v1__any_value__init(av);
+    av->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+    av->string_value.data = (uint8_t *)arena_strdup(a, v);
+    av->string_value.len = strlen(v);
+    kv->key = arena_strdup(a, k);
+    kv->value = av;
+    return kv;
+}
+
+static Opentelemetry__Proto__Resource__V1__Resource *resource_pb(struct arena *a, int svc)
+{
+    Opentelemetry__Proto__Resource__V1__Resource *r = arena_alloc(a, sizeof *r);
+    opentelemetry__proto__resource__v1__resource__init(r);
+    r->n_attributes = 3;
+    r->attributes = arena_alloc(a, 3 * sizeof(KV *));
+    char inst[64];
+    snprintf(inst, sizeof inst, "%s-7f9c%d", SERVICE_NAMES[svc % N_SERVICE_NAMES], svc);
+    r->attributes[0] = kv_str(a, "service.name", SERVICE_NAMES[svc % N_SERVICE_NAMES]);
+    r->attributes[1] = kv_str(a, "service.instance.id", inst);
+    r->attributes[2] = kv_str(a, "deployment.environment.name", "bench");
+    return r;
+}
+
+static Opentelemetry__Proto__Common__V1__InstrumentationScope *scope_pb(struct arena *a)
+{
+    Opentelemetry__Proto__Common__V1__InstrumentationScope *s = arena_alloc(a, sizeof *s);
+    opentelemetry__proto__common__v1__instrumentation_scope__init(s);
+    s->name = "otelpg-loadgen";
+    s->version = "1.0.0";
+    return s;
+}
+
+static int svc_of(const struct gspan *s)
+{
+    return s->depth % opt.services;
+}
+
+static void encode_traces_pb(struct batch *b, uint64_t *rng, struct arena *a)
+{
+    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest req;
+    opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(&req);
+    int nsvc = opt.services < opt.depth ? opt.services : opt.depth;
+    req.n_resource_spans = (size_t)nsvc;
+    req.resource_spans = arena_alloc(a, (size_t)nsvc * sizeof(void *));
+    for (int svc = 0; svc < nsvc; svc++) {
+        Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = arena_alloc(a, sizeof *rs);
+        opentelemetry__proto__trace__v1__resource_spans__init(rs);
+        req.resource_spans[svc] = rs;
+        rs->resource = resource_pb(a, svc);
+        rs->n_scope_spans = 1;
+        rs->scope_spans = arena_alloc(a, sizeof(void *));
+        Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = arena_alloc(a, sizeof *ss);
+        opentelemetry__proto__trace__v1__scope_spans__init(ss);
+        ss->scope = scope_pb(a);
+        rs->scope_spans[0] = ss;
+        size_t cnt = 0;
+        for (int t = 0; t < b->n_traces; t++)
+            for (int i = 0; i < spans_per_trace; i++)
+                if (svc_of(&b->traces[t].spans[i]) == svc)
+                    cnt++;
+        ss->spans = arena_alloc(a, cnt * sizeof(void *));
+        for (int t = 0; t < b->n_traces; t++) {
+            struct gtrace *tr = &b->traces[t];
+            for (int i = 0; i < spans_per_trace; i++) {
+                struct gspan *g = &tr->spans[i];
+                if (svc_of(g) != svc)
+                    continue;
+                Opentelemetry__Proto__Trace__V1__Span *sp = arena_alloc(a, sizeof *sp);
+                opentelemetry__proto__trace__v1__span__init(sp);
+                sp->trace_id.data = tr->trace_id;
+                sp->trace_id.len = 16;
+                sp->span_id.data = g->span_id;
+                sp->span_id.len = 8;
+                if (g->parent >= 0) {
+                    sp->parent_span_id.data = tr->spans[g->parent].span_id;
+                    sp->parent_span_id.len = 8;
+                }
+                sp->name = (char *)OPS[g->op];
+                sp->kind = g->depth == 0 ? OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_SERVER
+                                         : OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_CLIENT;
+                sp->start_time_unix_nano = g->start;
+                sp->end_time_unix_nano = g->end;
+                int na = opt.attrs + (g->depth == 0 ? 1 : 0);
+                sp->n_attributes = (size_t)na;
+                sp->attributes = arena_alloc(a, (size_t)na * sizeof(KV *));
+                for (int k = 0; k < opt.attrs; k++) {
+                    char v[64];
+                    attr_value(rng, k, v, sizeof v);
+                    sp->attributes[k] = kv_str(a, ATTR_KEYS[k % N_ATTR_KEYS], v);
+                }
+                if (g->depth == 0) {
+                    char c[96];
+                    corr_text(tr->corr, c, sizeof c);
+                    sp->attributes[opt.attrs] = kv_str(a, "correlation.id", c);
+                }
+                Opentelemetry__Proto__Trace__V1__Status *st = arena_alloc(a, sizeof *st);
+                opentelemetry__proto__trace__v1__status__init(st);
+                st->code = (splitmix(rng) % 50 == 0) ? OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR
+                                                     : OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_UNSET;
+                sp->status = st;
+                ss->spans[ss->n_spans++] = sp;
+            }
+        }
+    }
+    size_t len = opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(&req);
+    b->traces_body.len = 0;
+    buf_reserve(&b->traces_body, len);
+    opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(&req, (uint8_t *)b->traces_body.p);
+    b->traces_body.len = len;
+}
+
+static void encode_logs_pb(struct batch *b, uint64_t *rng, struct arena *a)
+{
+    (void)rng;
+    Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest req;
+    opentelemetry__proto__collector__logs__v1__export_logs_service_request__init(&req);
+    int nsvc = opt.services < opt.depth ? opt.services : opt.depth;
+    req.n_resource_logs = (size_t)nsvc;
+    req.resource_logs = arena_alloc(a, (size_t)nsvc * sizeof(void *));
+    for (int svc = 0; svc < nsvc; svc++) {
+        Opentelemetry__Proto__Logs__V1__ResourceLogs *rl = arena_alloc(a, sizeof *rl);
+        opentelemetry__proto__logs__v1__resource_logs__init(rl);
+        req.resource_logs[svc] = rl;
+        rl->resource = resource_pb(a, svc);
+        rl->n_scope_logs = 1;
+        rl->scope_logs = arena_alloc(a, sizeof(void *));
+        Opentelemetry__Proto__Logs__V1__ScopeLogs *sl = arena_alloc(a, sizeof *sl);
+        opentelemetry__proto__logs__v1__scope_logs__init(sl);
+        sl->scope = scope_pb(a);
+        rl->scope_logs[0] = sl;
+        size_t cnt = 0;
+        for (int t = 0; t < b->n_traces; t++) {
+            for (int i = 0; i < spans_per_trace; i++)
+                if (svc_of(&b->traces[t].spans[i]) == svc)
+                    cnt += (size_t)opt.logs_per_span;
+            if (svc == 0)
+                cnt += (size_t)opt.logs_outside;
+        }
+        sl->log_records = arena_alloc(a, cnt * sizeof(void *));
+        for (int t = 0; t < b->n_traces; t++) {
+            struct gtrace *tr = &b->traces[t];
+            char c[96];
+            corr_text(tr->corr, c, sizeof c);
+            for (int i = 0; i < spans_per_trace; i++) {
+                struct gspan *g = &tr->spans[i];
+                if (svc_of(g) != svc)
+                    continue;
+                for (int l = 0; l < opt.logs_per_span; l++) {
+                    Opentelemetry__Proto__Logs__V1__LogRecord *r = arena_alloc(a, sizeof *r);
+                    opentelemetry__proto__logs__v1__log_record__init(r);
+                    r->time_unix_nano = g->start + 100000ull * (uint64_t)(l + 1);
+                    r->observed_time_unix_nano = r->time_unix_nano + 1000ull;
+                    r->severity_number = (l % 7 == 6) ? OPENTELEMETRY__PROTO__LOGS__V1__SEVERITY_NUMBER__SEVERITY_NUMBER_WARN
+                                                      : OPENTELEMETRY__PROTO__LOGS__V1__SEVERITY_NUMBER__SEVERITY_NUMBER_INFO;
+                    r->severity_text = (l % 7 == 6) ? "WARN" : "INFO";
+                    AV *body = arena_alloc(a, sizeof *body);
+                    opentelemetry__proto__common__v1__any_value__init(body);
+                    body->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+                    body->string_value.data = (uint8_t *)LOG_MSGS[(g->op + l) % N_LOG_MSGS];
+                    body->string_value.len = strlen(LOG_MSGS[(g->op + l) % N_LOG_MSGS]);
+                    r->body = body;
+                    r->n_attributes = 1;
+                    r->attributes = arena_alloc(a, sizeof(KV *));
+                    r->attributes[0] = kv_str(a, "code.function.name", OPS[g->op]);
+                    r->trace_id.data = tr->trace_id;
+                    r->trace_id.len = 16;
+                    r->span_id.data = g->span_id;
+                    r->span_id.len = 8;
+                    r->flags = 1;
+                    sl->log_records[sl->n_log_records++] = r;
+                }
+            }
+            if (svc == 0) {
+                for (int l = 0; l < opt.logs_outside; l++) {
+                    Opentelemetry__Proto__Logs__V1__LogRecord *r = arena_alloc(a, sizeof *r);
+                    opentelemetry__proto__logs__v1__log_record__init(r);
+                    r->time_unix_nano = tr->spans[0].end + 1000000ull * (uint64_t)(l + 1);
+                    r->severity_number = OPENTELEMETRY__PROTO__LOGS__V1__SEVERITY_NUMBER__SEVERITY_NUMBER_INFO;
+                    r->severity_text = "INFO";
+                    AV *body = arena_alloc(a, sizeof *body);
+                    opentelemetry__proto__common__v1__any_value__init(body);
+                    body->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+                    body->string_value.data = (uint8_t *)"background reconciliation finished";
+                    body->string_value.len = strlen("background reconciliation finished");
+                    r->body = body;
+                    r->n_attributes = 1;
+                    r->attributes = arena_alloc(a, sizeof(KV *));
+                    r->attributes[0] = kv_str(a, "correlation.id", c);
+                    sl->log_records[sl->n_log_records++] = r;
+                }
+            }
+        }
+    }
+    size_t len = opentelemetry__proto__collector__logs__v1__export_logs_service_request__get_packed_size(&req);
+    b->logs_body.len = 0;
+    buf_reserve(&b->logs_body, len);
+    opentelemetry__proto__collector__logs__v1__export_logs_service_request__pack(&req, (uint8_t *)b->logs_body.p);
+    b->logs_body.len = len;
+}
+
+/* ---- OTLP/JSON encoding (the same content; all strings generated are JSON-safe) */
+
+static void json_resource(struct buf *o, int svc)
+{
+    buf_printf(o,
+               "\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"%s\"}},"
+               "{\"key\":\"service.instance.id\",\"value\":{\"stringValue\":\"%s-7f9c%d\"}},"
+               "{\"key\":\"deployment.environment.name\",\"value\":{\"stringValue\":\"bench\"}}]}",
+               SERVICE_NAMES[svc % N_SERVICE_NAMES], SERVICE_NAMES[svc % N_SERVICE_NAMES], svc);
+}
+
+static void encode_traces_json(struct batch *b, uint64_t *rng)
+{
+    struct buf *o = &b->traces_body;
+    o->len = 0;
+    int nsvc = opt.services < opt.depth ? opt.services : opt.depth;
+    buf_add(o, "{\"resourceSpans\":[", 18);
+    for (int svc = 0; svc < nsvc; svc++) {
+        buf_add(o, svc ? ",{" : "{", svc ? 2 : 1);
+        json_resource(o, svc);
+        buf_printf(o, ",\"scopeSpans\":[{\"scope\":{\"name\":\"otelpg-loadgen\",\"version\":\"1.0.0\"},\"spans\":[");
+        bool first = true;
+        for (int t = 0; t < b->n_traces; t++) {
+            struct gtrace *tr = &b->traces[t];
+            char tid[33];
+            hex(tr->trace_id, 16, tid);
+            for (int i = 0; i < spans_per_trace; i++) {
+                struct gspan *g = &tr->spans[i];
+                if (svc_of(g) != svc)
+                    continue;
+                char sid[17], pid[17] = "";
+                hex(g->span_id, 8, sid);
+                if (g->parent >= 0)
+                    hex(tr->spans[g->parent].span_id, 8, pid);
+                buf_printf(o,
+                           "%s{\"traceId\":\"%s\",\"spanId\":\"%s\",\"parentSpanId\":\"%s\",\"name\":\"%s\",\"kind\":%d,"
+                           "\"startTimeUnixNano\":\"%" PRIu64 "\",\"endTimeUnixNano\":\"%" PRIu64 "\",\"attributes\":[",
+                           first ? "" : ",", tid, sid, pid, OPS[g->op], g->depth == 0 ? 2 : 3, g->start, g->end);
+                first = false;
+                for (int k = 0; k < opt.attrs; k++) {
+                    char v[64];
+                    attr_value(rng, k, v, sizeof v);
+                    buf_printf(o, "%s{\"key\":\"%s\",\"value\":{\"stringValue\":\"%s\"}}", k ? "," : "", ATTR_KEYS[k % N_ATTR_KEYS], v);
+                }
+                if (g->depth == 0) {
+                    char c[96];
+                    corr_text(tr->corr, c, sizeof c);
+                    buf_printf(o, "%s{\"key\":\"correlation.id\",\"value\":{\"stringValue\":\"%s\"}}", opt.attrs ? "," : "", c);
+                }
+                buf_printf(o, "],\"status\":{\"code\":%d}}", (splitmix(rng) % 50 == 0) ? 2 : 0);
+            }
+        }
+        buf_add(o, "]}]}", 4);
+    }
+    buf_add(o, "]}", 2);
+}
+
+static void encode_logs_json(struct batch *b)
+{
+    struct buf *o = &b->logs_body;
+    o->len = 0;
+    int nsvc = opt.services < opt.depth ? opt.services : opt.depth;
+    buf_add(o, "{\"resourceLogs\":[", 17);
+    for (int svc = 0; svc < nsvc; svc++) {
+        buf_add(o, svc ? ",{" : "{", svc ? 2 : 1);
+        json_resource(o, svc);
+        buf_printf(o, ",\"scopeLogs\":[{\"scope\":{\"name\":\"otelpg-loadgen\",\"version\":\"1.0.0\"},\"logRecords\":[");
+        bool first = true;
+        for (int t = 0; t < b->n_traces; t++) {
+            struct gtrace *tr = &b->traces[t];
+            char tid[33], c[96];
+            hex(tr->trace_id, 16, tid);
+            corr_text(tr->corr, c, sizeof c);
+            for (int i = 0; i < spans_per_trace; i++) {
+                struct gspan *g = &tr->spans[i];
+                if (svc_of(g) != svc)
+                    continue;
+                char sid[17];
+                hex(g->span_id, 8, sid);
+                for (int l = 0; l < opt.logs_per_span; l++) {
+                    uint64_t ts = g->start + 100000ull * (uint64_t)(l + 1);
+                    bool warn = l % 7 == 6;
+                    buf_printf(o,
+                               "%s{\"timeUnixNano\":\"%" PRIu64 "\",\"observedTimeUnixNano\":\"%" PRIu64 "\",\"severityNumber\":%d,"
+                               "\"severityText\":\"%s\",\"body\":{\"stringValue\":\"%s\"},\"attributes\":[{\"key\":\"code.function.name\","
+                               "\"value\":{\"stringValue\":\"%s\"}}],\"flags\":1,\"traceId\":\"%s\",\"spanId\":\"%s\"}",
+                               first ? "" : ",", ts, ts + 1000, warn ? 13 : 9, warn ? "WARN" : "INFO",
+                               LOG_MSGS[(g->op + l) % N_LOG_MSGS], OPS[g->op], tid, sid);
+                    first = false;
+                }
+            }
+            if (svc == 0)
+                for (int l = 0; l < opt.logs_outside; l++) {
+                    buf_printf(o,
+                               "%s{\"timeUnixNano\":\"%" PRIu64 "\",\"severityNumber\":9,\"severityText\":\"INFO\","
+                               "\"body\":{\"stringValue\":\"background reconciliation finished\"},"
+                               "\"attributes\":[{\"key\":\"correlation.id\",\"value\":{\"stringValue\":\"%s\"}}]}",
+                               first ? "" : ",", (uint64_t)(tr->spans[0].end + 1000000ull * (uint64_t)(l + 1)), c);
+                    first = false;
+                }
+        }
+        buf_add(o, "]}]}", 4);
+    }
+    buf_add(o, "]}", 2);
+}
+
+/* ------------------------------------------------------------------ statistics */
+
+struct lat {
+    double *v;
+    size_t n, cap;
+};
+static void lat_add(struct lat *l, double ms)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 4096;
+        l->v = realloc(l->v, l->cap * sizeof *l->v);
+        if (!l->v) {
+            perror("realloc");
+            exit(2);
+        }
+    }
+    l->v[l->n++] = ms;
+}
+static int dcmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+static double pct(const struct lat *l, double p)
+{
+    if (!l->n)
+        return NAN;
+    size_t i = (size_t)ceil(p * (double)l->n) - 1;
+    if (i >= l->n)
+        i = l->n - 1;
+    return l->v[i];
+}
+
+struct worker {
+    int id;
+    pthread_t th;
+    uint64_t rng;
+    CURL *curl;
+    struct lat lat_traces, lat_logs;
+    long req_ok, req_failed, logs_req_ok, logs_req_failed, retries;
+    long spans_acked, logs_acked, rejected;
+    long status_counts[600];
+    long transport_errors;
+    char last_error[256];
+    struct buf resp;
+    struct buf acked; /* lines for --out */
+};
+
+static atomic_long requests_started;
+static atomic_long traces_started;
+static atomic_bool stop_flag;
+static double t_start, t_deadline;
+static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
+static FILE *out_file;
+
+static size_t on_body(char *p, size_t sz, size_t n, void *ud)
+{
+    buf_add(ud, p, sz * n);
+    return sz * n;
+}
+
+/*
+ * POST one body; retry on 503/429/transport errors. Returns true when
+ * acknowledged (200 and no rejected items). *rejected gets the partial
+ * success count when the answer is JSON (protobuf: decoded below).
+ */
+static bool post(struct worker *w, const char *path, const struct buf *body, struct lat *lat, long *rejected)
+{
+    char url[1024];
+    snprintf(url, sizeof url, "%s%s", opt.url, path);
+    struct curl_slist *hdr = NULL;
+    hdr = curl_slist_append(hdr, opt.json ? "Content-Type: application/json" : "Content-Type: application/x-protobuf");
+    hdr = curl_slist_append(hdr, "Expect:");
+    bool ok = false;
+    *rejected = 0;
+    for (int attempt = 0; attempt <= opt.retries; attempt++) {
+        if (attempt)
+            w->retries++;
+        w->resp.len = 0;
+        curl_easy_setopt(w->curl, CURLOPT_URL, url);
+        curl_easy_setopt(w->curl, CURLOPT_HTTPHEADER, hdr);
+        curl_easy_setopt(w->curl, CURLOPT_POSTFIELDS, body->p);
+        curl_easy_setopt(w->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
+        curl_easy_setopt(w->curl, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(w->curl, CURLOPT_WRITEDATA, &w->resp);
+        double t0 = mono_s();
+        CURLcode rc = curl_easy_perform(w->curl);
+        double ms = (mono_s() - t0) * 1000.0;
+        if (rc != CURLE_OK) {
+            w->transport_errors++;
+            snprintf(w->last_error, sizeof w->last_error, "%s: %s", path, curl_easy_strerror(rc));
+            usleep(200000);
+            continue;
+        }
+        long status = 0;
+        curl_easy_getinfo(w->curl, CURLINFO_RESPONSE_CODE, &status);
+        if (status > 0 && status < 600)
+            w->status_counts[status]++;
+        if (status == 200) {
+            lat_add(lat, ms);
+            if (opt.json) {
+                const char *k = strstr(w->resp.p ? w->resp.p : "", "\"rejected");
+                if (k) {
+                    const char *c = strchr(k, ':');
+                    if (c) {
+                        while (*c == ':' || *c == ' ' || *c == '"')
+                            c++;
+                        *rejected = strtol(c, NULL, 10);
+                    }
+                }
+            } else if (w->resp.len) {
+                /* ExportXServiceResponse { partial_success(1) { rejected(1): int64 } } */
+                const uint8_t *p = (const uint8_t *)w->resp.p;
+                if (w->resp.len >= 4 && p[0] == 0x0a && p[2] == 0x08) {
+                    long v = 0;
+                    int shift = 0;
+                    for (size_t i = 3; i < w->resp.len && shift < 63; i++, shift += 7) {
+                        v |= (long)(p[i] & 0x7f) << shift;
+                        if (!(p[i] & 0x80))
+                            break;
+                    }
+                    *rejected = v;
+                }
+            }
+            ok = *rejected == 0;
+            break;
+        }
+        snprintf(w->last_error, sizeof w->last_error, "%s: HTTP %ld %.*s", path, status,
+                 (int)(w->resp.len > 160 ? 160 : w->resp.len), w->resp.p ? w->resp.p : "");
+        if (status == 503 || status == 429) {
+            double ra = 0.2;
+            curl_off_t retry_after = -1;
+#if LIBCURL_VERSION_NUM >= 0x074200
+            curl_easy_getinfo(w->curl, CURLINFO_RETRY_AFTER, &retry_after);
+#endif
+            if (retry_after > 0)
+                ra = (double)retry_after;
+            if (ra > 5)
+                ra = 5;
+            usleep((useconds_t)(ra * 1e6));
+            continue;
+        }
+        break; /* other statuses: not retried */
+    }
+    curl_slist_free_all(hdr);
+    return ok;
+}
+
+static void *run_worker(void *arg)
+{
+    struct worker *w = arg;
+    w->curl = curl_easy_init();
+    curl_easy_setopt(w->curl, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(w->curl, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(w->curl, CURLOPT_NOSIGNAL, 1L);
+    int per_req = (int)(opt.spans_per_request / spans_per_trace);
+    if (per_req < 1)
+        per_req = 1;
+    struct batch b = {0};
+    b.traces = xcalloc((size_t)per_req, sizeof *b.traces);
+    for (int t = 0; t < per_req; t++)
+        b.traces[t].spans = xcalloc((size_t)spans_per_trace, sizeof(struct gspan));
+    struct arena a = {0};
+    for (;;) {
+        if (atomic_load(&stop_flag))
+            break;
+        if (opt.requests) {
+            long n = atomic_fetch_add(&requests_started, 1);
+            if (n >= opt.requests)
+                break;
+        } else if (mono_s() >= t_deadline) {
+            break;
+        }
+        b.n_traces = per_req;
+        for (int t = 0; t < per_req; t++) {
+            long tn = atomic_fetch_add(&traces_started, 1);
+            /* trace number -> correlation ID: a multiplicative permutation of each block of
+             * --correlation-ids consecutive traces, so every ID is used (traces/IDs times) */
+            long corr = (long)(((uint64_t)tn * 2654435761ull) % (uint64_t)opt.corr_ids);
+            gen_trace(&w->rng, &b.traces[t], corr);
+        }
+        b.n_spans = (long)per_req * spans_per_trace;
+        b.n_logs = (long)per_req * ((long)spans_per_trace * opt.logs_per_span + opt.logs_outside);
+        if (opt.json) {
+            encode_traces_json(&b, &w->rng);
+            if (b.n_logs)
+                encode_logs_json(&b);
+        } else {
+            encode_traces_pb(&b, &w->rng, &a);
+            if (b.n_logs)
+                encode_logs_pb(&b, &w->rng, &a);
+            arena_free(&a);
+        }
+        long rej = 0;
+        bool tok = post(w, "/v1/traces", &b.traces_body, &w->lat_traces, &rej);
+        w->rejected += rej;
+        if (tok) {
+            w->req_ok++;
+            w->spans_acked += b.n_spans;
+        } else {
+            w->req_failed++;
+        }
+        bool lok = true;
+        if (b.n_logs) {
+            lok = post(w, "/v1/logs", &b.logs_body, &w->lat_logs, &rej);
+            w->rejected += rej;
+            if (lok) {
+                w->logs_req_ok++;
+                w->logs_acked += b.n_logs;
+            } else {
+                w->logs_req_failed++;
+            }
+        }
+        if (tok && lok && out_file) {
+            w->acked.len = 0;
+            for (int t = 0; t < per_req; t++) {
+                char tid[33], c[96];
+                hex(b.traces[t].trace_id, 16, tid);
+                corr_text(b.traces[t].corr, c, sizeof c);
+                buf_printf(&w->acked, "%s %s\n", tid, c);
+            }
+            pthread_mutex_lock(&out_mu);
+            fwrite(w->acked.p, 1, w->acked.len, out_file);
+            pthread_mutex_unlock(&out_mu);
+        }
+    }
+    curl_easy_cleanup(w->curl);
+    for (int t = 0; t < per_req; t++)
+        free(b.traces[t].spans);
+    free(b.traces);
+    free(b.traces_body.p);
+    free(b.logs_body.p);
+    free(a.blocks);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ main */
+
+int main(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        {"url", required_argument, 0, 'u'},          {"connections", required_argument, 0, 'c'},
+        {"spans-per-request", required_argument, 0, 's'}, {"attrs", required_argument, 0, 'a'},
+        {"depth", required_argument, 0, 'D'},        {"fanout", required_argument, 0, 'F'},
+        {"logs-per-span", required_argument, 0, 'l'}, {"logs-outside", required_argument, 0, 'L'},
+        {"correlation-ids", required_argument, 0, 'C'}, {"corr-prefix", required_argument, 0, 'P'},
+        {"services", required_argument, 0, 'S'},     {"duration", required_argument, 0, 'd'},
+        {"requests", required_argument, 0, 'n'},     {"json", no_argument, 0, 'j'},
+        {"out", required_argument, 0, 'o'},          {"retries", required_argument, 0, 'r'},
+        {"seed", required_argument, 0, 'R'},         {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},               {0, 0, 0, 0},
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        switch (c) {
+        case 'u': opt.url = optarg; break;
+        case 'c': opt.connections = atoi(optarg); break;
+        case 's': opt.spans_per_request = atol(optarg); break;
+        case 'a': opt.attrs = atoi(optarg); break;
+        case 'D': opt.depth = atoi(optarg); break;
+        case 'F': opt.fanout = atoi(optarg); break;
+        case 'l': opt.logs_per_span = atoi(optarg); break;
+        case 'L': opt.logs_outside = atoi(optarg); break;
+        case 'C': opt.corr_ids = atol(optarg); break;
+        case 'P': opt.corr_prefix = optarg; break;
+        case 'S': opt.services = atoi(optarg); break;
+        case 'd': opt.duration = atof(optarg); break;
+        case 'n': opt.requests = atol(optarg); break;
+        case 'j': opt.json = true; break;
+        case 'o': opt.out = optarg; break;
+        case 'r': opt.retries = atoi(optarg); break;
+        case 'R': opt.seed = strtoull(optarg, NULL, 10); break;
+        case 'q': opt.quiet = true; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc || opt.connections < 1 || opt.depth < 1 || opt.fanout < 1 || opt.attrs < 0 ||
+        opt.logs_per_span < 0 || opt.logs_outside < 0 || opt.corr_ids < 1 || opt.services < 1 ||
+        opt.spans_per_request < 1 || (opt.requests <= 0 && opt.duration <= 0)) {
+        usage(stderr);
+        return 2;
+    }
+    spans_per_trace = 0;
+    for (int d = 0, lvl = 1; d < opt.depth; d++, lvl *= opt.fanout) {
+        spans_per_trace += lvl;
+        if (spans_per_trace > 100000) {
+            fprintf(stderr, "loadgen: trace shape too large (depth %d, fan-out %d)\n", opt.depth, opt.fanout);
+            return 2;
+        }
+    }
+    if (!opt.seed)
+        opt.seed = now_ns() ^ ((uint64_t)getpid() << 32);
+    uint64_t s0 = opt.seed;
+    if (opt.corr_prefix)
+        snprintf(corr_prefix, sizeof corr_prefix, "%s", opt.corr_prefix);
+    else
+        snprintf(corr_prefix, sizeof corr_prefix, "corr-%06" PRIx64, splitmix(&s0) & 0xffffff);
+    if (opt.out && !(out_file = fopen(opt.out, "w"))) {
+        fprintf(stderr, "loadgen: %s: %s\n", opt.out, strerror(errno));
+        return 2;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int per_req = (int)(opt.spans_per_request / spans_per_trace);
+    if (per_req < 1)
+        per_req = 1;
+    printf("loadgen: %s, %s, %d connections, %d traces/request x %d spans (depth %d, fan-out %d), "
+           "%d attrs/span, %d logs/span + %d outside/trace, %ld correlation IDs (%s-########), %s\n",
+           opt.url, opt.json ? "OTLP/JSON" : "protobuf", opt.connections, per_req, spans_per_trace, opt.depth,
+           opt.fanout, opt.attrs, opt.logs_per_span, opt.logs_outside, opt.corr_ids, corr_prefix,
+           opt.requests ? "fixed request count" : "fixed duration");
+    if (opt.requests)
+        printf("loadgen: %ld trace requests = %ld spans, %ld log records\n", opt.requests,
+               opt.requests * per_req * spans_per_trace,
+               opt.requests * per_req * ((long)spans_per_trace * opt.logs_per_span + opt.logs_outside));
+    fflush(stdout);
+
+    struct worker *ws = xcalloc((size_t)opt.connections, sizeof *ws);
+    t_start = mono_s();
+    t_deadline = t_start + opt.duration;
+    for (int i = 0; i < opt.connections; i++) {
+        ws[i].id = i;
+        ws[i].rng = opt.seed + 0x1000003ull * (uint64_t)(i + 1);
+        if (pthread_create(&ws[i].th, NULL, run_worker, &ws[i])) {
+            perror("pthread_create");
+            return 2;
+        }
+    }
+    /* progress every 5 s */
+    if (!opt.quiet) {
+        double next = t_start + 5;
+        for (;;) {
+            bool all_done = true;
+            for (int i = 0; i < opt.connections; i++)
+                if (pthread_tryjoin_np(ws[i].th, NULL) == EBUSY)
+                    all_done = false;
+                else
+                    ws[i].th = 0;
+            if (all_done)
+                break;
+            if (mono_s() >= next) {
+                long sp = 0, lg = 0;
+                for (int i = 0; i < opt.connections; i++) {
+                    sp += ws[i].spans_acked;
+                    lg += ws[i].logs_acked;
+                }
+                fprintf(stderr, "loadgen: %.0f s: %ld spans, %ld logs acknowledged\n", mono_s() - t_start, sp, lg);
+                next += 5;
+            }
+            usleep(100000);
+        }
+    }
+    for (int i = 0; i < opt.connections; i++)
+        if (ws[i].th)
+            pthread_join(ws[i].th, NULL);
+    double elapsed = mono_s() - t_start;
+    if (out_file)
+        fclose(out_file);
+
+    struct lat lt = {0}, ll = {0};
+    long req_ok = 0, req_failed = 0, lreq_ok = 0, lreq_failed = 0, spans = 0, logs = 0, rejected = 0, retries = 0, terr = 0;
+    long status[600] = {0};
+    const char *last_error = "";
+    for (int i = 0; i < opt.connections; i++) {
+        struct worker *w = &ws[i];
+        for (size_t k = 0; k < w->lat_traces.n; k++)
+            lat_add(&lt, w->lat_traces.v[k]);
+        for (size_t k = 0; k < w->lat_logs.n; k++)
+            lat_add(&ll, w->lat_logs.v[k]);
+        req_ok += w->req_ok;
+        req_failed += w->req_failed;
+        lreq_ok += w->logs_req_ok;
+        lreq_failed += w->logs_req_failed;
+        spans += w->spans_acked;
+        logs += w->logs_acked;
+        rejected += w->rejected;
+        retries += w->retries;
+        terr += w->transport_errors;
+        for (int s = 0; s < 600; s++)
+            status[s] += w->status_counts[s];
+        if (w->last_error[0])
+            last_error = w->last_error;
+    }
+    qsort(lt.v, lt.n, sizeof *lt.v, dcmp);
+    qsort(ll.v, ll.n, sizeof *ll.v, dcmp);
+    printf("loadgen: %.1f s\n", elapsed);
+    printf("  requests/s      %.0f  (trace requests %ld ok, %ld failed; log requests %ld ok, %ld failed)\n",
+           (double)(req_ok + lreq_ok) / elapsed, req_ok, req_failed, lreq_ok, lreq_failed);
+    printf("  spans/s         %.0f  (acknowledged %ld)\n", (double)spans / elapsed, spans);
+    printf("  logs/s          %.0f  (acknowledged %ld)\n", (double)logs / elapsed, logs);
+    printf("  traces acked    %ld\n", spans / spans_per_trace);
+    printf("  latency /v1/traces  p50 %.1f ms  p99 %.1f ms  max %.1f ms  (%zu)\n", pct(&lt, .5), pct(&lt, .99),
+           lt.n ? lt.v[lt.n - 1] : NAN, lt.n);
+    if (ll.n)
+        printf("  latency /v1/logs    p50 %.1f ms  p99 %.1f ms  max %.1f ms  (%zu)\n", pct(&ll, .5), pct(&ll, .99),
+               ll.v[ll.n - 1], ll.n);
+    printf("  HTTP statuses  ");
+    for (int s = 0; s < 600; s++)
+        if (status[s])
+            printf(" %d:%ld", s, status[s]);
+    printf("\n  retries %ld, transport errors %ld, rejected items %ld\n", retries, terr, rejected);
+    if (last_error[0])
+        printf("  last error: %s\n", last_error);
+    if (opt.out)
+        printf("  acknowledged traces written to %s (\"<trace id> <correlation id>\")\n", opt.out);
+    printf("RESULT spans_acked=%ld logs_acked=%ld requests_failed=%ld spans_per_s=%.0f logs_per_s=%.0f "
+           "p50_ms=%.1f p99_ms=%.1f\n",
+           spans, logs, req_failed + lreq_failed, (double)spans / elapsed, (double)logs / elapsed, pct(&lt, .5),
+           pct(&lt, .99));
+    curl_global_cleanup();
+    return (req_failed + lreq_failed) ? 1 : 0;
+}
