@@ -38,12 +38,17 @@ struct collector_config {
     long long accept_past_ms;
     long long accept_future_ms;
     long long max_anyvalue_depth;
+    long long max_items;
+    long long max_attributes;
+    long long max_attribute_length;
     long long retry_after_ms;
     long long ack_timeout_ms;
     long long shutdown_timeout_ms;
     long long zstd_level;
     const char *correlation_keys;
     const char *ingest_token;
+    const char *tls_cert;
+    const char *tls_key;
     long long retention_ms;
     long long db_budget;
     long long maintenance_interval_ms;

@@ -15,6 +15,15 @@
  * deeper, a histogram exemplar two). */
 #define DEPTH_BEFORE_VALUES 8
 
+static int check_limits(const struct collector *col, const ProtobufCMessage *msg, char *err,
+                        size_t errlen)
+{
+    if (opg_pb_check_limits(msg, (size_t)col->cfg.max_attributes,
+                            (size_t)col->cfg.max_attribute_length, err, errlen) < 0)
+        return MHD_HTTP_CONTENT_TOO_LARGE;
+    return 0;
+}
+
 int opg_decode_export(const struct collector *col, const ProtobufCMessageDescriptor *desc,
                       opg_json_decode_fn *json_decode, const char *body, size_t len, bool json,
                       struct opg_arena **arena, ProtobufCMessage **msg, char *err, size_t errlen)
@@ -31,7 +40,9 @@ int opg_decode_export(const struct collector *col, const ProtobufCMessageDescrip
         int rc = json_decode(body, len, *arena, depth, (void **)msg, err, errlen);
         if (rc == OPG_DECODE_TOO_BIG)
             return MHD_HTTP_CONTENT_TOO_LARGE;
-        return rc == OPG_DECODE_OK ? 0 : MHD_HTTP_BAD_REQUEST;
+        if (rc != OPG_DECODE_OK)
+            return MHD_HTTP_BAD_REQUEST;
+        return check_limits(col, *msg, err, errlen);
     }
     /* protobuf-c's unpack recurses once per nesting level: check first */
     if (opg_pb_check_depth(desc, (const uint8_t *)body, len, DEPTH_BEFORE_VALUES + 2 * depth) < 0) {
@@ -43,7 +54,7 @@ int opg_decode_export(const struct collector *col, const ProtobufCMessageDescrip
         *msg = protobuf_c_message_unpack(desc, &al, len, (const uint8_t *)body);
     }
     if (*msg)
-        return 0;
+        return check_limits(col, *msg, err, errlen);
     if (opg_arena_exhausted(*arena)) {
         snprintf(err, errlen, "the request decodes to more memory than allowed");
         return MHD_HTTP_CONTENT_TOO_LARGE;

@@ -412,6 +412,12 @@ static bool process(struct ingest_req *req)
                "%s", err);
         goto out;
     }
+    if (batch.n_items + batch.rejected > (size_t)col->cfg.max_items) {
+        decide(req, MHD_HTTP_CONTENT_TOO_LARGE, R_TOO_LARGE,
+               "the request holds %zu items, more than the limit of %lld",
+               batch.n_items + batch.rejected, col->cfg.max_items);
+        goto out;
+    }
     req->status = MHD_HTTP_OK;
     req->rejected = batch.rejected;
     snprintf(req->reject_msg, sizeof(req->reject_msg), "%s", batch.reject_msg);

@@ -47,6 +47,12 @@ static const struct opg_option options[] = {
      CFG(accept_future_ms), "spans that start further ahead are filed under the day they arrived"},
     {"max-anyvalue-depth", "OTELPG_MAX_ANYVALUE_DEPTH", OPG_OPT_INT, "32", 1, 100,
      CFG(max_anyvalue_depth), "nesting depth of attribute values accepted in OTLP/JSON"},
+    {"max-items", "OTELPG_MAX_ITEMS", OPG_OPT_INT, "100000", 1, 100000000, CFG(max_items),
+     "spans, log records or data points in one request, at most (413 above)"},
+    {"max-attributes", "OTELPG_MAX_ATTRIBUTES", OPG_OPT_INT, "1024", 1, 1000000,
+     CFG(max_attributes), "entries in one attribute list or kvlist, at most (413 above)"},
+    {"max-attribute-length", "OTELPG_MAX_ATTRIBUTE_LENGTH", OPG_OPT_SIZE, "256k", 16, 1LL << 30,
+     CFG(max_attribute_length), "bytes in one string or bytes value, at most (413 above)"},
     {"retry-after", "OTELPG_RETRY_AFTER", OPG_OPT_DURATION, "1s", 1000, 3600000,
      CFG(retry_after_ms), "Retry-After sent with 503 answers"},
     {"ack-timeout", "OTELPG_ACK_TIMEOUT", OPG_OPT_DURATION, "5s", 100, 3600000, CFG(ack_timeout_ms),
@@ -55,6 +61,9 @@ static const struct opg_option options[] = {
      CFG(shutdown_timeout_ms), "on SIGTERM, how long to wait for queued data to be written"},
     {"zstd-level", "OTELPG_ZSTD_LEVEL", OPG_OPT_INT, "1", -5, 19, CFG(zstd_level),
      "zstd level for stored payloads"},
+    {"tls-cert", "OTELPG_TLS_CERT", OPG_OPT_STR, "", 0, 0, CFG(tls_cert),
+     "PEM certificate (chain): with --tls-key, OTLP/HTTP is served over TLS"},
+    {"tls-key", "OTELPG_TLS_KEY", OPG_OPT_STR, "", 0, 0, CFG(tls_key), "PEM private key"},
     {"ingest-token", "OTELPG_INGEST_TOKEN", OPG_OPT_STR, "", 0, 0, CFG(ingest_token),
      "if set, exports must carry Authorization: Bearer <token> (401 otherwise)"},
     {"retention", "OTELPG_RETENTION", OPG_OPT_DURATION, "7d", 0, 36500LL * 86400000,
@@ -206,6 +215,8 @@ int main(int argc, char **argv)
     http.connection_timeout_s = (unsigned)((col.cfg.connection_timeout_ms + 999) / 1000);
     http.connection_memory = (size_t)col.cfg.max_header_size;
     http.suspend_resume = true;
+    http.tls_cert = col.cfg.tls_cert;
+    http.tls_key = col.cfg.tls_key;
     col.httpd = opg_http_start(&http, opg_ingest_handler, &col, opg_ingest_completed, &col);
     if (!col.httpd) {
         opg_writer_destroy(col.writer);

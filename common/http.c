@@ -36,6 +36,22 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
     return (size_t)(w - s);
 }
 
+/* A whole small file as a C string (for PEM); NULL if unreadable. */
+static char *read_file(const char *path)
+{
+    struct opg_buf b = OPG_BUF_INIT;
+    char chunk[4096];
+    FILE *f = fopen(path, "r");
+    size_t got;
+
+    if (!f)
+        return NULL;
+    while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len < (1u << 20))
+        opg_buf_add(&b, chunk, got);
+    fclose(f);
+    return opg_buf_detach(&b, NULL);
+}
+
 struct MHD_Daemon *opg_http_start(const struct opg_http_config *cfg,
                                   MHD_AccessHandlerCallback handler, void *handler_cls,
                                   MHD_RequestCompletedCallback completed, void *completed_cls)
@@ -46,7 +62,9 @@ struct MHD_Daemon *opg_http_start(const struct opg_http_config *cfg,
     struct MHD_Daemon *d;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     char portstr[8];
-    int rc;
+    struct MHD_OptionItem opts[3];
+    char *cert = NULL, *key = NULL;
+    int rc, n = 0;
 
     if (opg_split_hostport(cfg->listen, host, sizeof(host), &port) < 0) {
         opg_error("listen address '%s' is not host:port", cfg->listen);
@@ -65,12 +83,33 @@ struct MHD_Daemon *opg_http_start(const struct opg_http_config *cfg,
         flags |= MHD_USE_IPv6;
     if (cfg->suspend_resume)
         flags |= MHD_ALLOW_SUSPEND_RESUME;
+    if (cfg->tls_cert && cfg->tls_cert[0]) {
+        /* libmicrohttpd keeps pointing at the PEM text: it lives as long as
+         * the process */
+        if (!cfg->tls_key || !cfg->tls_key[0] || !(cert = read_file(cfg->tls_cert)) ||
+            !(key = read_file(cfg->tls_key))) {
+            opg_error("TLS needs a readable certificate and key (PEM): --tls-cert %s --tls-key %s",
+                      cfg->tls_cert, cfg->tls_key ? cfg->tls_key : "");
+            freeaddrinfo(ai);
+            return NULL;
+        }
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            opg_error("this libmicrohttpd was built without TLS");
+            freeaddrinfo(ai);
+            return NULL;
+        }
+        flags |= MHD_USE_TLS;
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, cert};
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, key};
+    }
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     d = MHD_start_daemon(
         flags, port, NULL, NULL, handler, handler_cls, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
         cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->connection_memory, MHD_OPTION_NOTIFY_COMPLETED,
-        completed, completed_cls, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
+        completed, completed_cls, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_ARRAY,
+        opts, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!d)
         opg_error("cannot listen on %s (address in use, or not permitted?)", cfg->listen);

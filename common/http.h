@@ -20,6 +20,8 @@ struct opg_http_config {
     unsigned connection_timeout_s;
     size_t connection_memory; /* per connection: bounds request headers */
     bool suspend_resume;      /* the handler suspends connections */
+    const char *tls_cert;     /* PEM file; with tls_key, serve HTTPS (NULL or "": plain HTTP) */
+    const char *tls_key;
 };
 
 /*

@@ -1,5 +1,6 @@
 #include "otlp.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,4 +160,73 @@ int opg_pb_check_depth(const ProtobufCMessageDescriptor *desc, const uint8_t *da
 out:
     free(stack);
     return ret;
+}
+
+static bool is_attribute_list(const char *name)
+{
+    return !strcmp(name, "attributes") || !strcmp(name, "filtered_attributes") ||
+           !strcmp(name, "metadata") || !strcmp(name, "values");
+}
+
+int opg_pb_check_limits(const ProtobufCMessage *m, size_t max_attrs, size_t max_len, char *err,
+                        size_t errlen)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        const char *base = (const char *)m;
+
+        /* a oneof member is only there when its case says so */
+        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+            continue;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *)(base + f->quantifier_offset);
+            if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+                ProtobufCMessage *const *items =
+                    *(ProtobufCMessage *const *const *)(base + f->offset);
+                if (n > max_attrs && is_attribute_list(f->name)) {
+                    snprintf(err, errlen, "%s has %zu entries, more than the limit of %zu", f->name,
+                             n, max_attrs);
+                    return -1;
+                }
+                for (size_t k = 0; k < n; k++)
+                    if (items[k] &&
+                        opg_pb_check_limits(items[k], max_attrs, max_len, err, errlen) < 0)
+                        return -1;
+            } else if (f->type == PROTOBUF_C_TYPE_STRING) {
+                char *const *items = *(char *const *const *)(base + f->offset);
+                for (size_t k = 0; k < n; k++)
+                    if (items[k] && strlen(items[k]) > max_len)
+                        goto too_long;
+            }
+            continue;
+        }
+        switch (f->type) {
+        case PROTOBUF_C_TYPE_MESSAGE: {
+            const ProtobufCMessage *sub = *(const ProtobufCMessage *const *)(base + f->offset);
+            if (sub && opg_pb_check_limits(sub, max_attrs, max_len, err, errlen) < 0)
+                return -1;
+            break;
+        }
+        case PROTOBUF_C_TYPE_STRING: {
+            const char *s = *(const char *const *)(base + f->offset);
+            if (s && strlen(s) > max_len)
+                goto too_long;
+            break;
+        }
+        case PROTOBUF_C_TYPE_BYTES:
+            if (((const ProtobufCBinaryData *)(base + f->offset))->len > max_len)
+                goto too_long;
+            break;
+        default:
+            break;
+        }
+        continue;
+    too_long:
+        snprintf(err, errlen, "a %s value is longer than the limit of %zu bytes", f->name, max_len);
+        return -1;
+    }
+    return 0;
 }

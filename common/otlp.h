@@ -50,6 +50,16 @@ int opg_otlp_temporality_from_name(const char *s);
  * stack. Returns 0 if within the bound (or malformed in a way unpack will
  * refuse itself), -1 if too deep.
  */
+/*
+ * Checks a decoded message against the limits on what a client controls: at
+ * most max_attrs entries in any attribute list (attributes,
+ * filtered_attributes, metadata, kvlist values) and at most max_len bytes in
+ * any string or bytes value. Returns 0, or -1 with a message in err.
+ * Nesting must have been bounded already (opg_pb_check_depth).
+ */
+int opg_pb_check_limits(const ProtobufCMessage *m, size_t max_attrs, size_t max_len, char *err,
+                        size_t errlen);
+
 int opg_pb_check_depth(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
                        int max_depth);
 

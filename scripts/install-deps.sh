@@ -17,7 +17,7 @@ PACKAGES=(
   libcmocka-dev libcurl4-openssl-dev
   postgresql-15 postgresql-client-15
   chromium
-  curl ca-certificates procps
+  curl ca-certificates procps openssl
 )
 
 missing=()

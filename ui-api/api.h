@@ -20,6 +20,8 @@ struct api_config {
     long long max_trace_spans;
     long long query_timeout_ms;
     const char *query_token;
+    const char *tls_cert;
+    const char *tls_key;
     long long search_max_spans;
     long long dependencies_max_spans;
 };

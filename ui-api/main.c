@@ -30,6 +30,9 @@ static const struct opg_option options[] = {
      CFG(connection_timeout_ms), "idle time after which a connection is closed"},
     {"max-trace-spans", "OTELPG_MAX_TRACE_SPANS", OPG_OPT_INT, "200000", 1, 10000000,
      CFG(max_trace_spans), "spans returned for one trace at most (the earliest are kept)"},
+    {"tls-cert", "OTELPG_API_TLS_CERT", OPG_OPT_STR, "", 0, 0, CFG(tls_cert),
+     "PEM certificate (chain): with --tls-key, the API is served over TLS"},
+    {"tls-key", "OTELPG_API_TLS_KEY", OPG_OPT_STR, "", 0, 0, CFG(tls_key), "PEM private key"},
     {"query-token", "OTELPG_QUERY_TOKEN", OPG_OPT_STR, "", 0, 0, CFG(query_token),
      "if set, the API and the page require Authorization: Bearer <token> (401 otherwise)"},
     {"query-timeout", "OTELPG_QUERY_TIMEOUT", OPG_OPT_DURATION, "30s", 100, 3600000,
@@ -68,6 +71,8 @@ int main(int argc, char **argv)
     http.connection_timeout_s = (unsigned)((api.cfg.connection_timeout_ms + 999) / 1000);
     http.connection_memory = 32 * 1024;
     http.suspend_resume = false;
+    http.tls_cert = api.cfg.tls_cert;
+    http.tls_key = api.cfg.tls_key;
     d = opg_http_start(&http, opg_api_handler, &api, NULL, NULL);
     if (!d)
         return 1;
