@@ -20,6 +20,7 @@ struct api_config {
     long long max_trace_spans;
     long long query_timeout_ms;
     const char *query_token;
+    long long max_header_size;
     const char *tls_cert;
     const char *tls_key;
     long long search_max_spans;

@@ -33,6 +33,8 @@ static const struct opg_option options[] = {
     {"tls-cert", "OTELPG_API_TLS_CERT", OPG_OPT_STR, "", 0, 0, CFG(tls_cert),
      "PEM certificate (chain): with --tls-key, the API is served over TLS"},
     {"tls-key", "OTELPG_API_TLS_KEY", OPG_OPT_STR, "", 0, 0, CFG(tls_key), "PEM private key"},
+    {"max-header-size", "OTELPG_API_MAX_HEADER_SIZE", OPG_OPT_SIZE, "32k", 4096, 1 << 20,
+     CFG(max_header_size), "memory for one connection's request line and headers"},
     {"query-token", "OTELPG_QUERY_TOKEN", OPG_OPT_STR, "", 0, 0, CFG(query_token),
      "if set, the API and the page require Authorization: Bearer <token> (401 otherwise)"},
     {"query-timeout", "OTELPG_QUERY_TIMEOUT", OPG_OPT_DURATION, "30s", 100, 3600000,
@@ -69,7 +71,7 @@ int main(int argc, char **argv)
     http.threads = (int)api.cfg.http_threads;
     http.max_connections = (unsigned)api.cfg.max_connections;
     http.connection_timeout_s = (unsigned)((api.cfg.connection_timeout_ms + 999) / 1000);
-    http.connection_memory = 32 * 1024;
+    http.connection_memory = (size_t)api.cfg.max_header_size;
     http.suspend_resume = false;
     http.tls_cert = api.cfg.tls_cert;
     http.tls_key = api.cfg.tls_key;
