@@ -13,6 +13,7 @@
 #include "stats.h"
 #include "logs.h"
 #include "metrics.h"
+#include "signals.h"
 #include "traces.h"
 
 #include <stdarg.h>
@@ -41,7 +42,7 @@ struct ingest_req {
     struct collector *col;
     struct MHD_Connection *conn;
     enum req_state state;
-    const struct signal_route *route;
+    const struct opg_signal_route *route;
     bool json;
     bool compressed;
     bool inflate_done;
@@ -58,21 +59,35 @@ struct ingest_req {
     int64_t received_ns;
 };
 
-/* One entry per signal: where it is posted, how its body becomes a batch,
- * and how a success is answered. */
-struct signal_route {
-    const char *path;
-    enum opg_signal signal;
-    int (*decode)(const struct collector *col, const char *body, size_t len, bool json,
-                  struct opg_batch *batch, char *err, size_t errlen);
-    void (*write_response)(bool json, size_t rejected, const char *msg, struct opg_buf *out);
-};
-
-static const struct signal_route routes[] = {
+static const struct opg_signal_route routes[] = {
     {"/v1/traces", OPG_SIGNAL_TRACES, opg_traces_decode, opg_traces_write_response},
     {"/v1/logs", OPG_SIGNAL_LOGS, opg_logs_decode, opg_logs_write_response},
     {"/v1/metrics", OPG_SIGNAL_METRICS, opg_metrics_decode, opg_metrics_write_response},
 };
+
+const struct opg_signal_route *opg_signal_route(enum opg_signal signal)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (routes[i].signal == signal)
+            return &routes[i];
+    return NULL;
+}
+
+const struct opg_signal_route *opg_signal_route_by_path(const char *path)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (!strcmp(path, routes[i].path))
+            return &routes[i];
+    return NULL;
+}
+
+int opg_ingest_submit(struct collector *col, struct opg_batch *batch, opg_write_done_fn *done,
+                      void *ctx)
+{
+    if (col->spool)
+        return opg_spool_append(col->spool, batch, done, ctx);
+    return opg_writer_submit(col->writer, batch, done, ctx);
+}
 
 enum reject_reason {
     R_DECODE,
@@ -256,14 +271,6 @@ static int content_encoding(struct MHD_Connection *conn)
     return -1;
 }
 
-static const struct signal_route *find_route(const char *url)
-{
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-        if (!strcmp(url, routes[i].path))
-            return &routes[i];
-    return NULL;
-}
-
 /* ---- the body ---------------------------------------------------------------- */
 
 static void too_large(struct ingest_req *req)
@@ -393,7 +400,7 @@ void opg_ingest_ack_answer(void *ctx, enum opg_ack_outcome outcome)
 static bool process(struct ingest_req *req)
 {
     struct collector *col = req->col;
-    const struct signal_route *route = req->route;
+    const struct opg_signal_route *route = req->route;
     struct opg_batch batch;
     char err[256];
     int status;
@@ -430,8 +437,7 @@ static bool process(struct ingest_req *req)
     req->state = REQ_WAITING;
     MHD_suspend_connection(req->conn);
     req->ack = opg_ack_create(col->acks, req);
-    if (col->spool ? opg_spool_append(col->spool, &batch, write_done, req->ack) == 0
-                   : opg_writer_submit(col->writer, &batch, write_done, req->ack) == 0)
+    if (opg_ingest_submit(col, &batch, write_done, req->ack) == 0)
         return true;
     /* refused: the write's reference is ours to drop */
     opg_ack_cancel(req->ack, OPG_ACK_REFUSED);
@@ -478,7 +484,7 @@ static enum MHD_Result refuse_after_body(struct collector *col, struct MHD_Conne
 static enum MHD_Result first_call(struct collector *col, struct MHD_Connection *conn,
                                   const char *url, const char *method, void **req_cls)
 {
-    const struct signal_route *route = find_route(url);
+    const struct opg_signal_route *route = opg_signal_route_by_path(url);
     struct ingest_req *req;
     const char *cl;
     bool json = false;

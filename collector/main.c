@@ -51,7 +51,7 @@ static const struct opg_option options[] = {
      "spans, log records or data points in one request, at most (413 above)"},
     {"max-attributes", "OTELPG_MAX_ATTRIBUTES", OPG_OPT_INT, "1024", 1, 1000000,
      CFG(max_attributes), "entries in one attribute list or kvlist, at most (413 above)"},
-    {"max-attribute-length", "OTELPG_MAX_ATTRIBUTE_LENGTH", OPG_OPT_SIZE, "256k", 16, 1LL << 30,
+    {"max-attribute-length", "OTELPG_MAX_ATTRIBUTE_LENGTH", OPG_OPT_SIZE, "4m", 16, 1LL << 30,
      CFG(max_attribute_length), "bytes in one string or bytes value, at most (413 above)"},
     {"retry-after", "OTELPG_RETRY_AFTER", OPG_OPT_DURATION, "1s", 1000, 3600000,
      CFG(retry_after_ms), "Retry-After sent with 503 answers"},
