@@ -523,7 +523,8 @@ static int load_segments(struct opg_spool *s)
         seqs[n++] = seq;
     }
     closedir(d);
-    qsort(seqs, n, sizeof(*seqs), seq_cmp);
+    if (n)
+        qsort(seqs, n, sizeof(*seqs), seq_cmp);
     for (size_t i = 0; i < n; i++) {
         struct segment *g = opg_xcalloc(1, sizeof(*g));
         char name[32];
