@@ -65,9 +65,15 @@ int opg_decode_export(const struct collector *col, const ProtobufCMessageDescrip
 
 struct opg_ingest_opts opg_ingest_opts_now(const struct collector *col)
 {
+    /* A day the retention would drop is not a day to file data under: such
+     * items go to the day they arrived, like any time outside the window
+     * (and the writer never races the maintenance thread's DROP). */
+    long long past_ms = col->cfg.accept_past_ms;
+    if (col->cfg.retention_ms > 0 && past_ms > col->cfg.retention_ms - 86400000LL)
+        past_ms = col->cfg.retention_ms > 86400000LL ? col->cfg.retention_ms - 86400000LL : 0;
     struct opg_ingest_opts o = {
         .now_ns = opg_now_wall_ns(),
-        .accept_past_ns = col->cfg.accept_past_ms * 1000000LL,
+        .accept_past_ns = past_ms * 1000000LL,
         .accept_future_ns = col->cfg.accept_future_ms * 1000000LL,
         .corr_keys = (const char *const *)col->corr_keys,
         .n_corr_keys = col->n_corr_keys,

@@ -42,7 +42,9 @@ static const struct opg_option options[] = {
     {"txn-size", "OTELPG_TXN_SIZE", OPG_OPT_SIZE, "8m", 64 << 10, 1LL << 30, CFG(txn_size),
      "encoded bytes written in one transaction, at most"},
     {"accept-past", "OTELPG_ACCEPT_PAST", OPG_OPT_DURATION, "7d", 0, 3650LL * 86400000,
-     CFG(accept_past_ms), "spans that started longer ago are filed under the day they arrived"},
+     CFG(accept_past_ms),
+     "items older than this (at most the retention less a day) are filed under the day they "
+     "arrived"},
     {"accept-future", "OTELPG_ACCEPT_FUTURE", OPG_OPT_DURATION, "1d", 0, 30LL * 86400000,
      CFG(accept_future_ms), "spans that start further ahead are filed under the day they arrived"},
     {"max-anyvalue-depth", "OTELPG_MAX_ANYVALUE_DEPTH", OPG_OPT_INT, "32", 1, 100,

@@ -120,3 +120,69 @@ test('SIGKILL rounds and a PostgreSQL restart under load: every acknowledged spa
     t.diagnostic(`acknowledged ${acked.size} spans (${state.ok} requests; ${state.refused} refused, ${state.failed} failed while down); stored ${rows.length}`);
   })(t);
 });
+
+test('a torn record at the end of a spool segment is counted and skipped; what was acknowledged is stored', async (t) => {
+  const url = await pg.createDatabase('torn');
+  const dir = path.join(pg.dir, 'spool-torn');
+  const s = await Stack.start({ suite: 'durability/torn', dbUrl: url, collectorArgs: ['--spool-dir', dir], start: { collector: true, api: false } });
+  const prev = stack;
+  stack = s;
+  try {
+    await s.wrap(async () => {
+      await execFileP('bash', [pgLocal, 'stop', pg.datadir]);
+      const docs = [traceDoc(10), traceDoc(10), traceDoc(10)];
+      try {
+        for (const d of docs) {
+          const r = await request(s.collector.port, { method: 'POST', path: '/v1/traces', headers: { 'Content-Type': 'application/json' }, body: d.body });
+          assert.equal(r.status, 200, `spooled while PostgreSQL is down: ${r}`);
+        }
+        await killCollector();
+        // a crash in the middle of the next write: a header that promises more than follows
+        const seg = fs.readdirSync(dir).filter((f) => f.endsWith('.seg')).sort().pop();
+        const torn = Buffer.concat([Buffer.from('OPGS'), Buffer.from([0x88, 0x13, 0, 0]), Buffer.alloc(4), Buffer.alloc(100, 0x78)]);
+        fs.appendFileSync(path.join(dir, seg), torn);
+      } finally {
+        await execFileP('bash', [pgLocal, 'start', pg.datadir, String(pg.port)]);
+      }
+      await restartCollector();
+      await waitFor(async () => {
+        const r = await request(s.collector.port, { path: '/ready' });
+        return r.status === 200 && /all in PostgreSQL/.test(r.text);
+      }, { timeout: 30_000, interval: 200, what: 'spool caught up after the torn segment' });
+      const n = Number(await pg.psql(`SELECT count(*) FROM spans`, 'torn'));
+      assert.equal(n, 30, 'the three acknowledged requests are stored');
+      const m = (await request(s.collector.port, { path: '/metrics' })).text;
+      assert.match(m, /^otelpg_spool_torn_records_total 1$/m, 'the torn record is counted');
+      assert.ok(s.collector.running, 'the replay did not crash');
+    })(t);
+  } finally {
+    stack = prev;
+    await s.stopAll();
+  }
+});
+
+test('retention drops whole day partitions older than --retention', async (t) => {
+  const url = await pg.createDatabase('retention');
+  const s = await Stack.start({ suite: 'durability/retention', dbUrl: url, collectorArgs: ['--accept-past', '60d', '--retention', '60d'], start: { collector: true, api: false } });
+  try {
+    await s.wrap(async () => {
+      const tenDaysAgo = BigInt(Date.now() - 10 * 86400_000) * 1_000_000n;
+      const doc = { resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: randomHex(16), spanId: randomHex(8), name: 'old', startTimeUnixNano: String(tenDaysAgo), endTimeUnixNano: String(tenDaysAgo + 1000n) }] }] }] };
+      const r = await request(s.collector.port, { method: 'POST', path: '/v1/traces', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(doc) });
+      assert.equal(r.status, 200, `${r}`);
+      const day = new Date(Date.now() - 10 * 86400_000).toISOString().slice(0, 10).replaceAll('-', '');
+      assert.equal(await pg.psql(`SELECT count(*) FROM pg_class WHERE relname = 'spans_${day}'`, 'retention'), '1', 'the old day got its partition');
+      // a collector with the default 7-day retention drops it at its first maintenance pass
+      await s.stopDaemons();
+      s.collectorArgs = ['--maintenance-interval', '1s'];
+      s.collector = await s.startCollector();
+      await waitFor(async () => (await pg.psql(`SELECT count(*) FROM pg_class WHERE relname = 'spans_${day}'`, 'retention')) === '0',
+        { timeout: 15_000, what: 'the 10-day-old partition dropped' });
+      const m = (await request(s.collector.port, { path: '/metrics' })).text;
+      assert.match(m, /^otelpg_retention_dropped_partitions_total [1-9]/m);
+      assert.match(m, /^otelpg_database_bytes [1-9]/m, 'the database size is reported');
+    })(t);
+  } finally {
+    await s.stopAll();
+  }
+});
