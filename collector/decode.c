@@ -1,5 +1,7 @@
 #include "decode.h"
 #include "log.h"
+#include "codec.h"
+#include "jsonw.h"
 #include "otlp_json.h"
 
 #include <microhttpd.h>
@@ -80,4 +82,64 @@ struct opg_ingest_opts opg_ingest_opts_now(const struct collector *col)
         .max_corr_len = 256,
     };
     return o;
+}
+
+int opg_decode_signal(const struct collector *col, const ProtobufCMessageDescriptor *desc,
+                      opg_json_decode_fn *json_decode, opg_signal_encode_fn *encode,
+                      const char *body, size_t len, bool json, struct opg_batch *batch, char *err,
+                      size_t errlen)
+{
+    struct opg_arena *arena = NULL;
+    ProtobufCMessage *msg = NULL;
+    struct opg_ingest_opts opts = opg_ingest_opts_now(col);
+    struct opg_codec *codec;
+    int ret;
+
+    ret = opg_decode_export(col, desc, json_decode, body, len, json, &arena, &msg, err, errlen);
+    if (ret)
+        goto out_destroy_arena;
+    codec = opg_codec_thread((int)col->cfg.zstd_level);
+    if (!codec || encode(batch, msg, codec, &opts) < 0) {
+        snprintf(err, errlen, "internal error while encoding the request");
+        ret = MHD_HTTP_INTERNAL_SERVER_ERROR;
+    }
+out_destroy_arena:
+    opg_arena_destroy(arena);
+    return ret;
+}
+
+void opg_write_export_response(bool json, const char *rejected_key, size_t rejected,
+                               const char *msg, struct opg_buf *out)
+{
+    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse resp =
+        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
+    Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess ps =
+        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
+    size_t n;
+
+    if (json) {
+        struct opg_jw w;
+
+        opg_jw_init(&w, out);
+        opg_jw_obj_begin(&w);
+        if (rejected) {
+            opg_jw_key(&w, "partialSuccess");
+            opg_jw_obj_begin(&w);
+            opg_jw_key(&w, rejected_key);
+            opg_jw_int_str(&w, (int64_t)rejected);
+            opg_jw_kstr(&w, "errorMessage", msg);
+            opg_jw_obj_end(&w);
+        }
+        opg_jw_obj_end(&w);
+        return;
+    }
+    if (rejected) {
+        ps.rejected_spans = (int64_t)rejected;
+        ps.error_message = (char *)msg;
+        resp.partial_success = &ps;
+    }
+    n = protobuf_c_message_get_packed_size(&resp.base);
+    opg_buf_grow(out, n);
+    protobuf_c_message_pack(&resp.base, (uint8_t *)out->data + out->len);
+    out->len += n;
 }

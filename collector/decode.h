@@ -25,6 +25,30 @@ int opg_decode_export(const struct collector *col, const ProtobufCMessageDescrip
                       opg_json_decode_fn *json_decode, const char *body, size_t len, bool json,
                       struct opg_arena **arena, ProtobufCMessage **msg, char *err, size_t errlen);
 
+/* A signal's encoder (opg_spans_encode, opg_logs_encode, opg_metrics_encode). */
+typedef int opg_signal_encode_fn(struct opg_batch *b, const ProtobufCMessage *req,
+                                 struct opg_codec *codec, const struct opg_ingest_opts *o);
+
+/*
+ * The whole of a signal's decode step: body into a message (as
+ * opg_decode_export), then its items into batch with encode. Returns 0 or
+ * the HTTP status to answer, with err filled.
+ */
+int opg_decode_signal(const struct collector *col, const ProtobufCMessageDescriptor *desc,
+                      opg_json_decode_fn *json_decode, opg_signal_encode_fn *encode,
+                      const char *body, size_t len, bool json, struct opg_batch *batch, char *err,
+                      size_t errlen);
+
+/*
+ * Appends the body of a successful export's answer: protobuf or JSON, with
+ * partial_success when items were rejected. The three Export*ServiceResponse
+ * messages share one wire layout (partial_success = 1 {rejected = 1,
+ * error_message = 2}); only the JSON name of the count differs
+ * (rejected_key: "rejectedSpans", "rejectedLogRecords", "rejectedDataPoints").
+ */
+void opg_write_export_response(bool json, const char *rejected_key, size_t rejected,
+                               const char *msg, struct opg_buf *out);
+
 /* The encoding options for a request arriving now (time window, correlation keys). */
 struct opg_ingest_opts opg_ingest_opts_now(const struct collector *col);
 

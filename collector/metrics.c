@@ -1,11 +1,7 @@
 #include "metrics.h"
 #include "decode.h"
-#include "jsonw.h"
 #include "metric_rows.h"
 #include "otlp_json.h"
-
-#include <microhttpd.h>
-#include <stdio.h>
 
 static int json_decode(const char *body, size_t len, struct opg_arena *arena, int max_depth,
                        void **out, char *err, size_t errlen)
@@ -16,66 +12,24 @@ static int json_decode(const char *body, size_t len, struct opg_arena *arena, in
         errlen);
 }
 
+static int encode(struct opg_batch *b, const ProtobufCMessage *req, struct opg_codec *codec,
+                  const struct opg_ingest_opts *o)
+{
+    return opg_metrics_encode(
+        b, (const Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest *)req,
+        codec, o);
+}
+
 int opg_metrics_decode(const struct collector *col, const char *body, size_t len, bool json,
                        struct opg_batch *batch, char *err, size_t errlen)
 {
-    struct opg_arena *arena = NULL;
-    ProtobufCMessage *msg = NULL;
-    struct opg_ingest_opts opts = opg_ingest_opts_now(col);
-    struct opg_codec *codec;
-    int ret;
-
-    ret = opg_decode_export(
+    return opg_decode_signal(
         col,
         &opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__descriptor,
-        json_decode, body, len, json, &arena, &msg, err, errlen);
-    if (ret)
-        goto out;
-    codec = opg_codec_thread((int)col->cfg.zstd_level);
-    if (!codec ||
-        opg_metrics_encode(
-            batch, (Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest *)msg,
-            codec, &opts) < 0) {
-        snprintf(err, errlen, "internal error while encoding metrics");
-        ret = MHD_HTTP_INTERNAL_SERVER_ERROR;
-    }
-out:
-    opg_arena_destroy(arena);
-    return ret;
+        json_decode, encode, body, len, json, batch, err, errlen);
 }
 
 void opg_metrics_write_response(bool json, size_t rejected, const char *msg, struct opg_buf *out)
 {
-    if (json) {
-        struct opg_jw w;
-        opg_jw_init(&w, out);
-        opg_jw_obj_begin(&w);
-        if (rejected) {
-            opg_jw_key(&w, "partialSuccess");
-            opg_jw_obj_begin(&w);
-            opg_jw_key(&w, "rejectedDataPoints");
-            opg_jw_int_str(&w, (int64_t)rejected);
-            opg_jw_kstr(&w, "errorMessage", msg);
-            opg_jw_obj_end(&w);
-        }
-        opg_jw_obj_end(&w);
-        return;
-    }
-    Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceResponse resp =
-        OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_SERVICE_RESPONSE__INIT;
-    Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsPartialSuccess ps =
-        OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_PARTIAL_SUCCESS__INIT;
-    size_t n;
-
-    if (rejected) {
-        ps.rejected_data_points = (int64_t)rejected;
-        ps.error_message = (char *)msg;
-        resp.partial_success = &ps;
-    }
-    n = opentelemetry__proto__collector__metrics__v1__export_metrics_service_response__get_packed_size(
-        &resp);
-    opg_buf_grow(out, n);
-    opentelemetry__proto__collector__metrics__v1__export_metrics_service_response__pack(
-        &resp, (uint8_t *)out->data + out->len);
-    out->len += n;
+    opg_write_export_response(json, "rejectedDataPoints", rejected, msg, out);
 }
