@@ -78,9 +78,8 @@ int opg_batch_deserialize(struct opg_batch *b, const void *data, size_t n)
     uint64_t items;
 
     if (take(&p, &n, &sig, 1) < 0 || take(&p, &n, &nstreams, 1) < 0 ||
-        take(&p, &n, &ndays, 2) < 0 || take(&p, &n, &items, 8) < 0 ||
-        sig > OPG_SIGNAL_METRICS || nstreams != SERIAL_VERSION_STREAMS ||
-        ndays > OPG_MAX_DAYS_PER_BATCH)
+        take(&p, &n, &ndays, 2) < 0 || take(&p, &n, &items, 8) < 0 || sig > OPG_SIGNAL_METRICS ||
+        nstreams != SERIAL_VERSION_STREAMS || ndays > OPG_MAX_DAYS_PER_BATCH)
         return -1;
     b->signal = (enum opg_signal)sig;
     b->n_items = items;

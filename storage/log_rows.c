@@ -1,4 +1,5 @@
 #include "log_rows.h"
+#include "pgutil.h"
 #include "otlp_json.h"
 #include "spans.h"
 
@@ -207,16 +208,6 @@ otlp_log_t *opg_log_rows_decode(struct opg_arena *arena, struct opg_codec *codec
 
 /* ---- reading ----------------------------------------------------------------- */
 
-static int64_t be64(const char *p)
-{
-    const unsigned char *u = (const unsigned char *)p;
-    uint64_t v = 0;
-
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | u[i];
-    return (int64_t)v;
-}
-
 static void set_pg_err(char *err, size_t n, const char *what, PGconn *conn)
 {
     snprintf(err, n, "%s: %s", what, PQerrorMessage(conn));
@@ -238,8 +229,8 @@ static int get_row(const PGresult *res, int r, struct log_row *row)
 {
     if (PQgetlength(res, r, 0) != 8 || PQgetlength(res, r, 1) != 8 || PQgetlength(res, r, 2) != 16)
         return -1;
-    row->time_ns = be64(PQgetvalue(res, r, 0));
-    row->origin_id = be64(PQgetvalue(res, r, 1));
+    row->time_ns = opg_pg_int8(PQgetvalue(res, r, 0));
+    row->origin_id = opg_pg_int8(PQgetvalue(res, r, 1));
     row->record_id = (const uint8_t *)PQgetvalue(res, r, 2);
     row->service = PQgetvalue(res, r, 3);
     row->service_len = (size_t)PQgetlength(res, r, 3);
@@ -289,7 +280,7 @@ static int origins_load(PGconn *conn, struct opg_codec *codec, struct opg_arena 
         int64_t id;
         if (want && !want[r])
             continue;
-        id = be64(PQgetvalue(res, r, 1));
+        id = opg_pg_int8(PQgetvalue(res, r, 1));
         if (origin_slot(oc, id))
             continue;
         if (oc->n == oc->cap) {
@@ -316,7 +307,7 @@ static int origins_load(PGconn *conn, struct opg_codec *codec, struct opg_arena 
         goto out_clear;
     }
     for (int r = 0; r < PQntuples(ores); r++) {
-        int64_t id = be64(PQgetvalue(ores, r, 0));
+        int64_t id = opg_pg_int8(PQgetvalue(ores, r, 0));
         for (size_t i = first_new; i < oc->n; i++) {
             if (oc->slots[i].id != id)
                 continue;

@@ -1,4 +1,5 @@
 #include "metric_rows.h"
+#include "pgutil.h"
 #include "hex.h"
 #include "otlp_json.h"
 
@@ -717,19 +718,9 @@ void opg_metrics_write_point_json(struct opg_jw *w, int kind, const ProtobufCMes
 
 /* ---- exemplars by trace ---------------------------------------------------------- */
 
-static int64_t be64(const char *p)
-{
-    const unsigned char *u = (const unsigned char *)p;
-    uint64_t v = 0;
-
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | u[i];
-    return (int64_t)v;
-}
-
 static double be_double(const char *p)
 {
-    uint64_t bits = (uint64_t)be64(p);
+    uint64_t bits = (uint64_t)opg_pg_int8(p);
     double d;
 
     memcpy(&d, &bits, sizeof(d));
@@ -765,7 +756,7 @@ static const otlp_exemplar_t *find_exemplar(int kind, const ProtobufCMessage *po
 static void write_exemplar_row(struct opg_jw *w, PGresult *res, int r, struct opg_arena *arena,
                                struct opg_codec *codec, struct opg_buf *scratch)
 {
-    int64_t time_ns = be64(PQgetvalue(res, r, 0));
+    int64_t time_ns = opg_pg_int8(PQgetvalue(res, r, 0));
     const uint8_t *trace_id = (const uint8_t *)PQgetvalue(res, r, 2);
     const uint8_t *span_id = (const uint8_t *)PQgetvalue(res, r, 3);
     size_t span_id_len = (size_t)PQgetlength(res, r, 3);

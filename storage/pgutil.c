@@ -8,6 +8,28 @@
 #include <string.h>
 #include <time.h>
 
+int64_t opg_pg_int8(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | u[i];
+    return (int64_t)v;
+}
+
+int32_t opg_pg_int4(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    return (int32_t)((uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 | u[3]);
+}
+
+int16_t opg_pg_int2(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    return (int16_t)(u[0] << 8 | u[1]);
+}
+
 PGconn *opg_pg_connect(const char *conninfo, const char *application_name)
 {
     /* With expand_dbname, "dbname" carries the whole connection string and

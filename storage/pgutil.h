@@ -7,8 +7,14 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <libpq-fe.h>
+
+/* Integers of a binary-format result column (PostgreSQL sends them big-endian). */
+int64_t opg_pg_int8(const char *p);
+int32_t opg_pg_int4(const char *p);
+int16_t opg_pg_int2(const char *p);
 
 /*
  * Connects with conninfo (a libpq connection string or URL), a connect

@@ -1,4 +1,5 @@
 #include "reader.h"
+#include "pgutil.h"
 #include "buf.h"
 #include "spans.h"
 
@@ -10,22 +11,6 @@
 
 typedef Opentelemetry__Proto__Trace__V1__Span otlp_span_t;
 typedef Opentelemetry__Proto__Trace__V1__ResourceSpans otlp_rs_t;
-
-static int64_t be64(const char *p)
-{
-    const unsigned char *u = (const unsigned char *)p;
-    uint64_t v = 0;
-
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | u[i];
-    return (int64_t)v;
-}
-
-static int16_t be16(const char *p)
-{
-    const unsigned char *u = (const unsigned char *)p;
-    return (int16_t)(u[0] << 8 | u[1]);
-}
 
 void opg_trace_release(struct opg_trace *t)
 {
@@ -107,7 +92,7 @@ static int load_origins(PGconn *conn, struct opg_codec *codec, struct opg_trace 
         goto out;
     }
     for (int r = 0; r < PQntuples(res); r++) {
-        struct origin_slot *s = find_origin(slots, n_slots, be64(PQgetvalue(res, r, 0)));
+        struct origin_slot *s = find_origin(slots, n_slots, opg_pg_int8(PQgetvalue(res, r, 0)));
         if (!s)
             continue;
         s->rs = opg_origin_decode(out->arena, codec, (const uint8_t *)PQgetvalue(res, r, 1),
@@ -179,11 +164,11 @@ int opg_reader_get_trace(PGconn *conn, struct opg_codec *codec, const uint8_t tr
     slots = opg_xcalloc((size_t)rows, sizeof(*slots));
     for (int r = 0; r < rows; r++) {
         struct opg_span_row row = {
-            .start_ns = be64(PQgetvalue(res, r, 0)),
-            .duration_ns = be64(PQgetvalue(res, r, 1)),
-            .origin_id = be64(PQgetvalue(res, r, 2)),
-            .kind = be16(PQgetvalue(res, r, 3)),
-            .status = be16(PQgetvalue(res, r, 4)),
+            .start_ns = opg_pg_int8(PQgetvalue(res, r, 0)),
+            .duration_ns = opg_pg_int8(PQgetvalue(res, r, 1)),
+            .origin_id = opg_pg_int8(PQgetvalue(res, r, 2)),
+            .kind = opg_pg_int2(PQgetvalue(res, r, 3)),
+            .status = opg_pg_int2(PQgetvalue(res, r, 4)),
             .trace_id = trace_id,
             .trace_id_len = 16,
             .span_id = (const uint8_t *)PQgetvalue(res, r, 5),

@@ -2,6 +2,7 @@
  * Finding traces: see search.h.
  */
 #include "search.h"
+#include "pgutil.h"
 #include "arena.h"
 #include "batch.h"
 #include "buf.h"
@@ -27,22 +28,6 @@ typedef Opentelemetry__Proto__Common__V1__AnyValue otlp_value_t;
 #define BATCH_ARENA_LIMIT  (512u << 20)
 #define ORIGIN_ARENA_LIMIT (64u << 20)
 #define STATUS_ERROR       OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR
-
-static int64_t be64(const char *p)
-{
-    const unsigned char *u = (const unsigned char *)p;
-    uint64_t v = 0;
-
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | u[i];
-    return (int64_t)v;
-}
-
-static int32_t be32(const char *p)
-{
-    const unsigned char *u = (const unsigned char *)p;
-    return (int32_t)((uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 | u[3]);
-}
 
 static void set_err(char *err, size_t n, const char *what, PGconn *conn)
 {
@@ -512,7 +497,7 @@ static bool row_matches(struct search *s, PGresult *res, int r, struct opg_arena
         .payload = (const uint8_t *)PQgetvalue(res, r, 2),
         .payload_len = (size_t)PQgetlength(res, r, 2),
     };
-    const otlp_rs_t *origin = origin_get(s, be64(PQgetvalue(res, r, 1)));
+    const otlp_rs_t *origin = origin_get(s, opg_pg_int8(PQgetvalue(res, r, 1)));
     otlp_span_t *span = opg_spans_decode(arena, s->codec, &row, &s->scratch);
 
     /* A corrupt payload matches nothing: one bad row must not fail every search. */
@@ -735,16 +720,16 @@ int opg_search_summaries(PGconn *conn, const uint8_t (*ids)[16], size_t n,
         if (!t)
             continue;
         t->found = true;
-        t->start_ns = be64(PQgetvalue(res, r, 1));
-        t->end_ns = be64(PQgetvalue(res, r, 2));
-        t->span_count = be64(PQgetvalue(res, r, 3));
-        t->error_count = be64(PQgetvalue(res, r, 4));
+        t->start_ns = opg_pg_int8(PQgetvalue(res, r, 1));
+        t->end_ns = opg_pg_int8(PQgetvalue(res, r, 2));
+        t->span_count = opg_pg_int8(PQgetvalue(res, r, 3));
+        t->error_count = opg_pg_int8(PQgetvalue(res, r, 4));
         t->root_service = dup_value(res, r, 5);
         t->root_name = dup_value(res, r, 6);
-        if (be32(PQgetvalue(res, r, 7)) < min_day)
-            min_day = be32(PQgetvalue(res, r, 7));
-        if (be32(PQgetvalue(res, r, 8)) > max_day)
-            max_day = be32(PQgetvalue(res, r, 8));
+        if (opg_pg_int4(PQgetvalue(res, r, 7)) < min_day)
+            min_day = opg_pg_int4(PQgetvalue(res, r, 7));
+        if (opg_pg_int4(PQgetvalue(res, r, 8)) > max_day)
+            max_day = opg_pg_int4(PQgetvalue(res, r, 8));
     }
     PQclear(res);
     res = NULL;
@@ -775,8 +760,8 @@ int opg_search_summaries(PGconn *conn, const uint8_t (*ids)[16], size_t n,
         t->services = opg_xrealloc(t->services, (t->n_services + 1) * sizeof(*t->services));
         svc = &t->services[t->n_services++];
         svc->name = dup_value(res, r, 1);
-        svc->span_count = be64(PQgetvalue(res, r, 2));
-        svc->error_count = be64(PQgetvalue(res, r, 3));
+        svc->span_count = opg_pg_int8(PQgetvalue(res, r, 2));
+        svc->error_count = opg_pg_int8(PQgetvalue(res, r, 3));
     }
     PQclear(res);
 
@@ -798,7 +783,7 @@ int opg_search_summaries(PGconn *conn, const uint8_t (*ids)[16], size_t n,
         struct opg_trace_summary *t =
             summary_for(s, n, PQgetvalue(res, r, 0), PQgetlength(res, r, 0));
         if (t)
-            t->orphan_count = be64(PQgetvalue(res, r, 1));
+            t->orphan_count = opg_pg_int8(PQgetvalue(res, r, 1));
     }
     ret = 0;
 out:
@@ -964,8 +949,8 @@ int opg_search_dependencies(PGconn *conn, int64_t start_ns, int64_t end_ns, size
     for (int r = 0; r < PQntuples(res); r++) {
         (*out)[*n].parent = dup_value(res, r, 0);
         (*out)[*n].child = dup_value(res, r, 1);
-        (*out)[*n].call_count = be64(PQgetvalue(res, r, 2));
-        (*out)[*n].error_count = be64(PQgetvalue(res, r, 3));
+        (*out)[*n].call_count = opg_pg_int8(PQgetvalue(res, r, 2));
+        (*out)[*n].error_count = opg_pg_int8(PQgetvalue(res, r, 3));
         (*n)++;
     }
     ret = 0;

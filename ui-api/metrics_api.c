@@ -1,4 +1,5 @@
 #include "metrics_api.h"
+#include "pgutil.h"
 #include "codec.h"
 #include "http.h"
 #include "jsonw.h"
@@ -34,19 +35,9 @@ typedef Opentelemetry__Proto__Metrics__V1__SummaryDataPoint otlp_summary_t;
 static const double hist_quantiles[] = {0.5, 0.9, 0.95, 0.99};
 #define N_HIST_QUANTILES 4
 
-static int64_t be64(const char *p)
-{
-    const unsigned char *u = (const unsigned char *)p;
-    uint64_t v = 0;
-
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | u[i];
-    return (int64_t)v;
-}
-
 static double be_double(const char *p)
 {
-    uint64_t bits = (uint64_t)be64(p);
+    uint64_t bits = (uint64_t)opg_pg_int8(p);
     double d;
 
     memcpy(&d, &bits, sizeof(d));
@@ -540,10 +531,10 @@ static void write_series(struct opg_jw *w, struct work *wk, const struct series 
         int col = s->kind == OPG_METRIC_GAUGE || s->kind == OPG_METRIC_SUM ? 3 : 4;
         if (PQgetisnull(pts, r, col))
             continue;
-        wk->samples[n].time_ns = be64(PQgetvalue(pts, r, 1));
-        wk->samples[n].start_ns = be64(PQgetvalue(pts, r, 2));
-        wk->samples[n].v =
-            col == 3 ? be_double(PQgetvalue(pts, r, 3)) : (double)be64(PQgetvalue(pts, r, 4));
+        wk->samples[n].time_ns = opg_pg_int8(PQgetvalue(pts, r, 1));
+        wk->samples[n].start_ns = opg_pg_int8(PQgetvalue(pts, r, 2));
+        wk->samples[n].v = col == 3 ? be_double(PQgetvalue(pts, r, 3))
+                                    : (double)opg_pg_int8(PQgetvalue(pts, r, 4));
         n++;
     }
     opg_mm_reduce(wk->g, series_mode(s), wk->samples, n, wk->out, wk->has);
@@ -710,10 +701,10 @@ enum MHD_Result opg_api_metrics_query(struct api *api, struct MHD_Connection *c)
     /* Both lists are ordered by series ID: walk them together. */
     for (size_t i = 0; i < n_series; i++) {
         int from;
-        while (p < rows && be64(PQgetvalue(pres, p, 0)) < series[i].id)
+        while (p < rows && opg_pg_int8(PQgetvalue(pres, p, 0)) < series[i].id)
             p++;
         from = p;
-        while (p < rows && be64(PQgetvalue(pres, p, 0)) == series[i].id)
+        while (p < rows && opg_pg_int8(PQgetvalue(pres, p, 0)) == series[i].id)
             p++;
         write_series(&w, &wk, &series[i], sres, pres, from, p);
     }

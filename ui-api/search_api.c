@@ -133,30 +133,13 @@ static void v1_end(struct opg_jw *w, long long total, const char *warning)
 static enum MHD_Result respond_error(struct MHD_Connection *c, enum route r, unsigned status,
                                      const char *msg)
 {
-    struct opg_buf b = OPG_BUF_INIT;
-    struct opg_jw w;
-
     if (status == MHD_HTTP_BAD_REQUEST)
         opg_stats_add(&m_bad, 1);
     else if (status != MHD_HTTP_NOT_FOUND)
         opg_stats_add(&m_db_errors, 1);
     if (is_v3(r))
         return opg_http_respond_error(c, status, msg);
-    opg_jw_init(&w, &b);
-    v1_begin(&w);
-    opg_jw_null(&w);
-    opg_jw_kint(&w, "total", 0);
-    opg_jw_kint(&w, "limit", 0);
-    opg_jw_kint(&w, "offset", 0);
-    opg_jw_key(&w, "errors");
-    opg_jw_arr_begin(&w);
-    opg_jw_obj_begin(&w);
-    opg_jw_kint(&w, "code", status);
-    opg_jw_kstr(&w, "msg", msg);
-    opg_jw_obj_end(&w);
-    opg_jw_arr_end(&w);
-    opg_jw_obj_end(&w);
-    return opg_http_respond_buf(c, status, "application/json", &b);
+    return opg_api_jaeger_error(c, status, msg);
 }
 
 /* Takes a pooled connection and this thread's codec; on failure answers 503 itself. */
