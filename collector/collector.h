@@ -18,6 +18,8 @@
 #include <microhttpd.h>
 
 #include "ack.h"
+#include "alerts.h"
+#include "grpc.h"
 #include "maintenance.h"
 #include "spool.h"
 #include "pgutil.h"
@@ -26,6 +28,7 @@
 struct collector_config {
     const char *db;
     const char *listen;
+    const char *listen_grpc; /* "": no OTLP/gRPC */
     const char *log_level;
     long long http_threads;
     long long writer_threads;
@@ -55,6 +58,7 @@ struct collector_config {
     const char *spool_dir;
     long long spool_max_size;
     long long spool_segment_size;
+    struct opg_alerts_config alerts;
 };
 
 struct collector {
@@ -63,10 +67,13 @@ struct collector {
     struct opg_acks *acks;
     struct opg_spool *spool; /* NULL: acknowledge on commit instead */
     struct opg_maintenance *maintenance;
+    struct opg_alerts *alerts; /* the detector and webhook sender (alerts.h) */
     char **corr_keys; /* --correlation-keys, split */
     size_t n_corr_keys;
     struct opg_pg_monitor *monitor;
     struct MHD_Daemon *httpd;
+    struct opg_grpc *grpc;      /* NULL: no OTLP/gRPC listener */
+    struct opg_acks *grpc_acks; /* the gRPC calls' acks (answered by grpc.c) */
     atomic_bool stopping;
 };
 

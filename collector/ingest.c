@@ -495,8 +495,10 @@ static enum MHD_Result first_call(struct collector *col, struct MHD_Connection *
         if (get && !strcmp(url, "/health"))
             return opg_http_health(conn, "otelpg-collector");
         if (get && !strcmp(url, "/ready")) {
-            struct opg_http_component c[3] = {
-                {"postgresql", false, ""}, {"database_budget", true, ""}, {"spool", true, ""}};
+            struct opg_http_component c[4] = {{"postgresql", false, ""},
+                                              {"database_budget", true, ""},
+                                              {"alerting", true, ""},
+                                              {"spool", true, ""}};
             char budget[200];
             c[0].ok = opg_pg_monitor_ok(col->monitor, c[0].detail, sizeof(c[0].detail));
             /* reported, not enforced: over its budget, the collector still takes data */
@@ -504,15 +506,16 @@ static enum MHD_Result first_call(struct collector *col, struct MHD_Connection *
                 snprintf(c[1].detail, sizeof(c[1].detail), "over budget: %s", budget);
             else
                 snprintf(c[1].detail, sizeof(c[1].detail), "%s", budget);
+            c[2].ok = opg_alerts_status(col->alerts, c[2].detail, sizeof(c[2].detail));
             if (col->spool) {
                 size_t used = opg_spool_bytes(col->spool);
-                c[2].ok = used < (size_t)col->cfg.spool_max_size;
-                snprintf(c[2].detail, sizeof(c[2].detail), "%zu of %lld bytes used; %s", used,
+                c[3].ok = used < (size_t)col->cfg.spool_max_size;
+                snprintf(c[3].detail, sizeof(c[3].detail), "%zu of %lld bytes used; %s", used,
                          col->cfg.spool_max_size,
                          opg_spool_caught_up(col->spool) ? "all in PostgreSQL"
                                                          : "replaying into PostgreSQL");
             }
-            return opg_http_ready(conn, c, col->spool ? 3 : 2);
+            return opg_http_ready(conn, c, col->spool ? 4 : 3);
         }
         if (get && !strcmp(url, "/metrics"))
             return opg_http_metrics(conn);

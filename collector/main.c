@@ -23,6 +23,8 @@ static const struct opg_option options[] = {
      "PostgreSQL connection string or URL"},
     {"listen", "OTELPG_COLLECTOR_LISTEN", OPG_OPT_STR, "127.0.0.1:4318", 0, 0, CFG(listen),
      "OTLP/HTTP listen address, host:port"},
+    {"listen-grpc", "OTELPG_COLLECTOR_LISTEN_GRPC", OPG_OPT_STR, "127.0.0.1:4317", 0, 0,
+     CFG(listen_grpc), "OTLP/gRPC listen address, host:port (empty: no gRPC)"},
     {"log-level", "OTELPG_LOG_LEVEL", OPG_OPT_STR, "info", 0, 0, CFG(log_level),
      "debug, info, warn or error"},
     {"http-threads", "OTELPG_HTTP_THREADS", OPG_OPT_INT, "2", 1, 256, CFG(http_threads),
@@ -85,6 +87,7 @@ static const struct opg_option options[] = {
     {"correlation-keys", "OTELPG_CORRELATION_KEYS", OPG_OPT_STR,
      "correlation.id,correlation_id,request.id,order.id", 0, 0, CFG(correlation_keys),
      "comma-separated attribute keys whose values are indexed as correlation IDs"},
+    OPG_ALERTS_OPTIONS(CFG(alerts)),
     OPG_OPT_END,
 };
 
@@ -122,6 +125,7 @@ static void drain_and_stop(struct collector *col)
 
     if (s != MHD_INVALID_SOCKET)
         close(s);
+    opg_grpc_quiesce(col->grpc);
     atomic_store(&col->stopping, true);
     /* the spool answers what it has queued and feeds the writer while it can */
     opg_spool_close(col->spool, col->cfg.shutdown_timeout_ms);
@@ -134,6 +138,8 @@ static void drain_and_stop(struct collector *col)
             break;
         usleep(20000);
     }
+    /* the writer has answered what it could: the rest gets UNAVAILABLE */
+    opg_grpc_stop(col->grpc, 1000);
     MHD_stop_daemon(col->httpd);
     col->httpd = NULL;
     opg_writer_destroy(col->writer);
@@ -142,6 +148,11 @@ static void drain_and_stop(struct collector *col)
     col->spool = NULL;
     opg_acks_destroy(col->acks);
     col->acks = NULL;
+    opg_acks_destroy(col->grpc_acks);
+    col->grpc_acks = NULL;
+    /* no ack can fire any more */
+    opg_grpc_destroy(col->grpc);
+    col->grpc = NULL;
 }
 
 static void split_keys(struct collector *col)
@@ -187,6 +198,7 @@ int main(int argc, char **argv)
         return 1;
 
     opg_ingest_register_metrics();
+    opg_grpc_register_metrics();
     wcfg.conninfo = col.cfg.db;
     wcfg.threads = (int)col.cfg.writer_threads;
     wcfg.queue_max_bytes = (size_t)col.cfg.queue_size;
@@ -194,7 +206,8 @@ int main(int argc, char **argv)
     col.writer = opg_writer_create(&wcfg);
     col.monitor = opg_pg_monitor_create(col.cfg.db, "otelpg-collector", 1000);
     col.acks = opg_acks_create(col.cfg.ack_timeout_ms, opg_ingest_ack_answer);
-    if (!col.writer || !col.monitor || !col.acks)
+    col.grpc_acks = opg_acks_create(col.cfg.ack_timeout_ms, opg_grpc_ack_answer);
+    if (!col.writer || !col.monitor || !col.acks || !col.grpc_acks)
         return 1;
     {
         struct opg_maintenance_config mcfg = {col.cfg.db, col.cfg.retention_ms, col.cfg.db_budget,
@@ -203,6 +216,9 @@ int main(int argc, char **argv)
         if (!col.maintenance)
             return 1;
     }
+    col.alerts = opg_alerts_start(&col.cfg.alerts, col.cfg.db);
+    if (!col.alerts)
+        return 1;
     if (col.cfg.spool_dir[0]) {
         struct opg_spool_config scfg = {col.cfg.spool_dir, (size_t)col.cfg.spool_max_size,
                                         (size_t)col.cfg.spool_segment_size};
@@ -228,12 +244,26 @@ int main(int argc, char **argv)
     }
     opg_info("otelpg-collector listening on http://%s (OTLP/HTTP: POST /v1/traces)",
              col.cfg.listen);
+    if (col.cfg.listen_grpc[0]) {
+        col.grpc = opg_grpc_start(&col);
+        if (!col.grpc) {
+            MHD_stop_daemon(col.httpd);
+            opg_writer_destroy(col.writer);
+            opg_acks_destroy(col.acks);
+            opg_acks_destroy(col.grpc_acks);
+            opg_pg_monitor_destroy(col.monitor);
+            return 1;
+        }
+        opg_info("otelpg-collector listening on %s (OTLP/gRPC%s)", col.cfg.listen_grpc,
+                 col.cfg.tls_cert[0] ? " over TLS" : "");
+    }
 
     sig = opg_daemon_wait();
     opg_info("signal %d: draining and stopping", sig);
     drain_and_stop(&col);
     opg_pg_monitor_destroy(col.monitor);
     opg_maintenance_stop(col.maintenance);
+    opg_alerts_stop(col.alerts);
     for (size_t i = 0; i < col.n_corr_keys; i++)
         free(col.corr_keys[i]);
     free(col.corr_keys);

@@ -14,6 +14,7 @@ PACKAGES=(
   build-essential cmake pkg-config
   protobuf-c-compiler libprotobuf-c-dev
   libmicrohttpd-dev libjansson-dev libzstd-dev libpq-dev zlib1g-dev
+  libnghttp2-dev libgnutls28-dev
   libcmocka-dev libcurl4-openssl-dev
   postgresql-15 postgresql-client-15
   chromium

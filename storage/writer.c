@@ -211,7 +211,22 @@ static const struct stream_sql streams[OPG_STREAM_COUNT] = {
         {"spans_stage", "(LIKE spans)",
          "WITH ins AS ("
          " INSERT INTO spans SELECT * FROM spans_stage ON CONFLICT DO NOTHING"
-         " RETURNING day, trace_id, parent_span_id, start_ns, duration_ns, status, service, name)"
+         " RETURNING day, trace_id, parent_span_id, start_ns, duration_ns, kind, status, service,"
+         "   name),"
+         /* RED metrics (migration 011) of server and consumer spans, from the rows really
+          * inserted: 10 s buckets, latency buckets of 2^(1/4) over microseconds */
+         " red_rows AS ("
+         " INSERT INTO red (bucket_ns, day, service, operation, kind, latency_bucket,"
+         "   calls, errors, duration_sum)"
+         " SELECT start_ns / 10000000000 * 10000000000 AS b, day, service, name, kind,"
+         "   least(127, floor(4 * ln(greatest(duration_ns, 1000)::float8 / 1000) / ln(2::float8)))"
+         "     ::smallint AS lb,"
+         "   count(*), count(*) FILTER (WHERE status = 2), sum(greatest(duration_ns, 0)::float8)"
+         " FROM ins WHERE kind IN (2, 5)"
+         " GROUP BY b, service, name, kind, lb, day ORDER BY b, service, name, kind, lb, day"
+         " ON CONFLICT (bucket_ns, service, operation, kind, latency_bucket, day) DO UPDATE SET"
+         "   calls = red.calls + excluded.calls, errors = red.errors + excluded.errors,"
+         "   duration_sum = red.duration_sum + excluded.duration_sum)"
          " INSERT INTO traces (start_ns, end_ns, day, span_count, error_count, trace_id,"
          "   root_service, root_name)"
          " SELECT min(start_ns), max(start_ns + duration_ns), day, count(*),"

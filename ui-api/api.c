@@ -1,4 +1,6 @@
 #include "api.h"
+#include "alerts_api.h"
+#include "red_api.h"
 #include "codec.h"
 #include "correlations_api.h"
 #include "logs_api.h"
@@ -58,8 +60,7 @@ int opg_api_parse_trace_id(const char *s, uint8_t out[16])
     return opg_otlp_id_valid(out, 16, 16) ? 0 : -1;
 }
 
-/* Jaeger's error envelope: {"data":null,...,"errors":[{"code":N,"msg":"..."}]} */
-static enum MHD_Result jaeger_error(struct MHD_Connection *c, unsigned status, const char *msg)
+enum MHD_Result opg_api_jaeger_error(struct MHD_Connection *c, unsigned status, const char *msg)
 {
     struct opg_buf b = OPG_BUF_INIT;
     struct opg_jw w;
@@ -86,7 +87,7 @@ static enum MHD_Result route_error(struct MHD_Connection *c, enum api_route r, u
                                    const char *msg)
 {
     if (r == ROUTE_JAEGER_TRACE)
-        return jaeger_error(c, status, msg);
+        return opg_api_jaeger_error(c, status, msg);
     return opg_http_respond_error(c, status, msg);
 }
 
@@ -225,6 +226,10 @@ enum MHD_Result opg_api_handler(void *cls, struct MHD_Connection *conn, const ch
         return opg_api_metrics_list(api, conn);
     if (!strcmp(url, "/api/metrics/query"))
         return opg_api_metrics_query(api, conn);
+    if (opg_api_red_dispatch(api, conn, url, &ret))
+        return ret;
+    if (!strcmp(url, "/api/alerts"))
+        return opg_api_alerts(api, conn);
     if (has_prefix(url, "/api/correlations/", &rest) && *rest && !strchr(rest, '/'))
         return opg_api_correlation(api, conn, rest);
     if (has_prefix(url, "/api/v3/traces/", &rest) && *rest && !strchr(rest, '/'))

@@ -38,6 +38,9 @@ enum MHD_Result opg_api_handler(void *cls, struct MHD_Connection *conn, const ch
                                 size_t *upload_data_size, void **req_cls);
 void opg_api_register_metrics(void);
 
+/* Jaeger's error envelope: {"data":null,...,"errors":[{"code":status,"msg":msg}]}. */
+enum MHD_Result opg_api_jaeger_error(struct MHD_Connection *c, unsigned status, const char *msg);
+
 /*
  * Parses a trace ID as Jaeger does: 1 to 32 hex digits, either case, padded
  * on the left with zeros to 16 bytes. Returns 0, or -1 (also for all zeros).

@@ -212,7 +212,10 @@ export class Daemon {
     const header = `### ${new Date().toISOString()} ${this.bin} ${this.args.join(' ')}\n`;
     fs.appendFileSync(this.logFile, header);
     this.output += header;
-    this.proc = spawn(this.bin, this.args, { env: daemonEnv(this.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    // The collector's OTLP/gRPC listener defaults to the fixed port 4317: off unless a test
+    // asks for it, so that daemons running side by side do not collide.
+    const env = this.bin === COLLECTOR_BIN ? { OTELPG_COLLECTOR_LISTEN_GRPC: '', ...this.env } : this.env;
+    this.proc = spawn(this.bin, this.args, { env: daemonEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     this.pid = this.proc.pid;
     const onData = (stream) => (d) => {
       const s = d.toString();
@@ -326,8 +329,12 @@ export class Stack {
   async startDaemon(name, bin, extraArgs) {
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
-      const d = new Daemon(name, bin, ['--db', this.dbUrl, '--listen', `127.0.0.1:${port}`, ...extraArgs], { env: this.env, logDir: this.logDir });
+      // every stack's collector also serves OTLP/gRPC, on a port of its own (d.grpcPort)
+      const grpcPort = bin === COLLECTOR_BIN ? await freePort() : 0;
+      const grpcArgs = grpcPort ? ['--listen-grpc', `127.0.0.1:${grpcPort}`] : [];
+      const d = new Daemon(name, bin, ['--db', this.dbUrl, '--listen', `127.0.0.1:${port}`, ...grpcArgs, ...extraArgs], { env: this.env, logDir: this.logDir });
       d.port = port;
+      d.grpcPort = grpcPort;
       d.start();
       this.daemons.push(d);
       try {

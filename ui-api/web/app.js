@@ -648,6 +648,7 @@ function initCorrelation() {
 // ------------------------------------------------------------------ service map
 
 async function showMap(gen) {
+  showRed(gen);
   const body = clear($('map-body'));
   body.append(el('p.muted', { text: 'Loading…' }));
   const lookback = Number($('map-lookback').value);
@@ -681,6 +682,75 @@ async function showMap(gen) {
       el('td.num', { text: String(d.calls) }),
       el('td.num', null, d.errors ? el('span.badge.err', { text: String(d.errors) }) : '0'),
       el('td.num', { text: d.calls ? `${((100 * d.errors) / d.calls).toFixed(1)}%` : '—' })));
+  }
+  t.append(tb);
+  body.append(t);
+}
+
+// RED numbers per service from /api/metrics/{calls,errors,latencies} (Jaeger's SPM shape).
+const RED_MAX_SERVICES = 50;
+
+function redByService(j) {
+  const out = new Map();
+  for (const m of Array.isArray(j?.metrics) ? j.metrics : []) {
+    const name = (m.labels || []).find((l) => l.name === 'service_name')?.value;
+    const pts = (m.metricPoints || []).map((p) => Number(p?.gaugeValue?.doubleValue)).filter(Number.isFinite);
+    if (name !== undefined) out.set(String(name), pts);
+  }
+  return out;
+}
+
+function sparkline(values) {
+  const W = 120, H = 24, max = Math.max(...values, 1e-9);
+  const pts = values.map((v, i) => `${values.length > 1 ? (i * W) / (values.length - 1) : 0},${H - (v / max) * (H - 2) - 1}`).join(' ');
+  return svg('svg', { class: 'spark', viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': 'requests per second' },
+    svg('polyline', { points: pts }));
+}
+
+async function showRed(gen) {
+  const body = clear($('map-red'));
+  const lookback = Number($('map-lookback').value);
+  const step = Math.max(10e3, Math.ceil(lookback / 60 / 10e3) * 10e3);
+  let services;
+  try {
+    const j = await getJson('/api/services');
+    services = (Array.isArray(j) ? j : j.data || []).map(String).slice(0, RED_MAX_SERVICES);
+  } catch (e) {
+    if (gen === generation) body.append(errorBox(e));
+    return;
+  }
+  if (!services.length) {
+    if (gen === generation) body.append(el('p.muted', { text: 'No services yet.' }));
+    return;
+  }
+  const q = `${services.map((s) => `service=${encodeURIComponent(s)}`).join('&')}&spanKind=server&spanKind=consumer&endTs=${Date.now()}&lookback=${lookback}&step=${step}`;
+  let calls, errors, lat;
+  try {
+    [calls, errors, lat] = await Promise.all([
+      getJson(`/api/metrics/calls?${q}`), getJson(`/api/metrics/errors?${q}`), getJson(`/api/metrics/latencies?${q}&quantile=0.95`)]);
+  } catch (e) {
+    if (gen !== generation) return;
+    body.append(e.status === 404 || e.status === 501 ? el('p.muted', { text: 'RED metrics are not available from this API.' }) : errorBox(e));
+    return;
+  }
+  if (gen !== generation) return;
+  const c = redByService(calls), er = redByService(errors), l = redByService(lat);
+  const avg = (a) => (a && a.length ? a.reduce((x, y) => x + y, 0) / a.length : NaN);
+  const t = el('table.grid#red-table', null, el('thead', null, el('tr', null,
+    ['Service', 'Requests/s', '', 'Error rate', 'p95 latency'].map((h) => el('th', { text: h })))));
+  const tb = el('tbody');
+  for (const s of services.filter((x) => c.has(x)).sort((a, b) => avg(c.get(b)) - avg(c.get(a)))) {
+    const rate = avg(c.get(s)), err = avg(er.get(s)), p95 = Math.max(...(l.get(s) || [NaN]));
+    tb.append(el('tr', null,
+      el('td', null, el('a', { href: `#/search?service=${encodeURIComponent(s)}`, text: s })),
+      el('td.num', { text: rate.toFixed(2) }),
+      el('td', null, sparkline(c.get(s))),
+      el('td.num', null, err > 0 ? el('span.badge.err', { text: `${(100 * err).toFixed(1)}%` }) : '0%'),
+      el('td.num', { text: Number.isFinite(p95) ? fmtDuration(p95 * 1e6) : '—' })));
+  }
+  if (!tb.children.length) {
+    body.append(el('p.muted', { text: 'No server or consumer spans in this period.' }));
+    return;
   }
   t.append(tb);
   body.append(t);
