@@ -18,7 +18,7 @@ PACKAGES=(
   libcmocka-dev libcurl4-openssl-dev
   postgresql-15 postgresql-client-15
   chromium
-  curl ca-certificates procps openssl
+  curl ca-certificates procps openssl bc python3
 )
 
 missing=()

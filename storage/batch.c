@@ -402,6 +402,27 @@ static bool corr_value(const struct opg_ingest_opts *o,
     }
 }
 
+/* Whether this request already has the row (checked by hash; a collision
+ * only costs the database one duplicate to drop). Remembers it if not. */
+static bool corr_already_added(struct opg_batch *b, const char *id, size_t len, int kind,
+                               const uint8_t *ref, size_t ref_len, int32_t day)
+{
+    uint64_t h = opg_hash64(id, len) * 31 ^ opg_hash64(ref, ref_len) ^ (uint64_t)kind << 56 ^
+                 (uint64_t)(uint32_t)day;
+    size_t i;
+
+    if (!h)
+        h = 1;
+    if (b->n_corr_seen >= OPG_CORR_SEEN_SLOTS * 3 / 4)
+        return false;
+    for (i = h % OPG_CORR_SEEN_SLOTS; b->corr_seen[i]; i = (i + 1) % OPG_CORR_SEEN_SLOTS)
+        if (b->corr_seen[i] == h)
+            return true;
+    b->corr_seen[i] = h;
+    b->n_corr_seen++;
+    return false;
+}
+
 void opg_batch_add_correlations(struct opg_batch *b, const struct opg_ingest_opts *o,
                                 Opentelemetry__Proto__Common__V1__KeyValue *const *attrs,
                                 size_t n_attrs,
@@ -431,6 +452,10 @@ void opg_batch_add_correlations(struct opg_batch *b, const struct opg_ingest_opt
             if (dup)
                 continue;
             seen_len[n_seen] = len;
+            if (corr_already_added(b, seen[n_seen], len, kind, ref, ref_len, day)) {
+                n_seen++;
+                continue;
+            }
             r = opg_batch_row(b, OPG_STREAM_CORRELATIONS, CORRELATION_COLUMNS);
             opg_copy_text(r, seen[n_seen], len);
             opg_copy_int4(r, day);

@@ -23,6 +23,9 @@
 /* Past this many distinct operations in one request, duplicates are left to
  * the database to drop. */
 #define OPG_MAX_OPS_PER_BATCH 64
+/* Distinct (correlation ID, ref, day) rows remembered per request; past
+ * three quarters of this, duplicates are left to the database to drop. */
+#define OPG_CORR_SEEN_SLOTS 1024
 
 /*
  * The streams, in the order the writer merges them: what others refer to
@@ -65,6 +68,10 @@ struct opg_batch {
     int n_days;
     uint64_t ops[OPG_MAX_OPS_PER_BATCH]; /* hashes of the operations rows added */
     size_t n_ops;
+    /* hashes of the correlations rows added (open addressing; 0 = free): the
+     * spans of a trace mostly carry the same ID, and one row per trace will do */
+    uint64_t corr_seen[OPG_CORR_SEEN_SLOTS];
+    size_t n_corr_seen;
 };
 
 void opg_batch_init(struct opg_batch *b, enum opg_signal signal);
