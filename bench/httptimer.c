@@ -195,51 +195,84 @@ static double pct(const double *v, size_t n, double p)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: httptimer --ids FILE [options]\n"
-            "  --url URL            API base URL (default http://127.0.0.1:16686)\n"
-            "  --path FMT           path with one %%s for the URL-escaped ID (default /api/correlations/%%s)\n"
-            "  --ids FILE           one ID per line (first word, or --column N)\n"
-            "  --column N           which whitespace-separated word of each line is the ID (1)\n"
-            "  --count N            timed requests (1000)\n"
-            "  --warmup N           untimed requests first (100)\n"
-            "  --connections N      parallel keep-alive connections (1)\n"
-            "  --seed N             random pick of the IDs (42)\n"
-            "  --expect-nonempty K  the JSON array K must not be empty in each answer\n"
-            "  --target-p99 MS      exit 3 if p99 is above MS\n"
-            "  --verbose            one line per request on stderr\n");
+    fprintf(f, "usage: httptimer --ids FILE [options]\n"
+               "  --url URL            API base URL (default http://127.0.0.1:16686)\n"
+               "  --path FMT           path with one %%s for the URL-escaped ID (default "
+               "/api/correlations/%%s)\n"
+               "  --ids FILE           one ID per line (first word, or --column N)\n"
+               "  --column N           which whitespace-separated word of each line is the ID (1)\n"
+               "  --count N            timed requests (1000)\n"
+               "  --warmup N           untimed requests first (100)\n"
+               "  --connections N      parallel keep-alive connections (1)\n"
+               "  --seed N             random pick of the IDs (42)\n"
+               "  --expect-nonempty K  the JSON array K must not be empty in each answer\n"
+               "  --target-p99 MS      exit 3 if p99 is above MS\n"
+               "  --verbose            one line per request on stderr\n");
 }
 
 int main(int argc, char **argv)
 {
     static const struct option lo[] = {
-        {"url", required_argument, 0, 'u'},    {"path", required_argument, 0, 'p'},
-        {"ids", required_argument, 0, 'i'},    {"column", required_argument, 0, 'k'},
-        {"count", required_argument, 0, 'n'},  {"warmup", required_argument, 0, 'w'},
-        {"connections", required_argument, 0, 'c'}, {"seed", required_argument, 0, 's'},
-        {"expect-nonempty", required_argument, 0, 'e'}, {"target-p99", required_argument, 0, 't'},
-        {"verbose", no_argument, 0, 'v'},      {"help", no_argument, 0, 'h'},
+        {"url", required_argument, 0, 'u'},
+        {"path", required_argument, 0, 'p'},
+        {"ids", required_argument, 0, 'i'},
+        {"column", required_argument, 0, 'k'},
+        {"count", required_argument, 0, 'n'},
+        {"warmup", required_argument, 0, 'w'},
+        {"connections", required_argument, 0, 'c'},
+        {"seed", required_argument, 0, 's'},
+        {"expect-nonempty", required_argument, 0, 'e'},
+        {"target-p99", required_argument, 0, 't'},
+        {"verbose", no_argument, 0, 'v'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     int ch;
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (ch) {
-        case 'u': o_url = optarg; break;
-        case 'p': o_path = optarg; break;
-        case 'i': o_ids = optarg; break;
-        case 'k': o_column = atoi(optarg); break;
-        case 'n': o_count = atol(optarg); break;
-        case 'w': o_warmup = atol(optarg); break;
-        case 'c': o_conns = atoi(optarg); break;
-        case 's': o_seed = strtoull(optarg, NULL, 10); break;
-        case 'e': o_expect = optarg; break;
-        case 't': o_target = atof(optarg); break;
-        case 'v': o_verbose = true; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'u':
+            o_url = optarg;
+            break;
+        case 'p':
+            o_path = optarg;
+            break;
+        case 'i':
+            o_ids = optarg;
+            break;
+        case 'k':
+            o_column = atoi(optarg);
+            break;
+        case 'n':
+            o_count = atol(optarg);
+            break;
+        case 'w':
+            o_warmup = atol(optarg);
+            break;
+        case 'c':
+            o_conns = atoi(optarg);
+            break;
+        case 's':
+            o_seed = strtoull(optarg, NULL, 10);
+            break;
+        case 'e':
+            o_expect = optarg;
+            break;
+        case 't':
+            o_target = atof(optarg);
+            break;
+        case 'v':
+            o_verbose = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
-    if (!o_ids || o_count < 1 || o_warmup < 0 || o_conns < 1 || o_column < 1 || !strstr(o_path, "%s")) {
+    if (!o_ids || o_count < 1 || o_warmup < 0 || o_conns < 1 || o_column < 1 ||
+        !strstr(o_path, "%s")) {
         usage(stderr);
         return 2;
     }
@@ -279,8 +312,10 @@ int main(int argc, char **argv)
     picked = calloc((size_t)total, sizeof *picked);
     lat_ms = calloc((size_t)o_count, sizeof *lat_ms);
     sizes = calloc((size_t)o_count, sizeof *sizes);
-    for (long i = 0; i < total; i++) /* warm-up IDs from the end of the shuffle, timed ones from the top */
-        picked[i] = i < o_warmup ? ids[n_ids - 1 - (size_t)i % n_ids] : ids[(size_t)(i - o_warmup) % n_ids];
+    for (long i = 0; i < total;
+         i++) /* warm-up IDs from the end of the shuffle, timed ones from the top */
+        picked[i] =
+            i < o_warmup ? ids[n_ids - 1 - (size_t)i % n_ids] : ids[(size_t)(i - o_warmup) % n_ids];
     curl_global_init(CURL_GLOBAL_DEFAULT);
     pthread_t *th = calloc((size_t)o_conns, sizeof *th);
     struct timespec t0, t1;
@@ -308,15 +343,16 @@ int main(int argc, char **argv)
     printf("httptimer: GET %s%s, %ld timed requests (+%ld warm-up) on %d keep-alive connection(s), "
            "%zu distinct IDs available\n",
            o_url, o_path, o_count, o_warmup, o_conns, n_ids);
-    printf("  ok %zu, errors %ld (of which 200 but empty: %ld), %.0f requests/s\n", n, atomic_load(&errors),
-           atomic_load(&empties), (double)total / wall);
-    printf("  latency  p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms  mean %.2f ms\n", p50, p90, p99,
-           n ? lat_ms[n - 1] : NAN, n ? sum / (double)n : NAN);
-    printf("  answer size  mean %.0f bytes  max %zu bytes\n", n ? (double)bytes / (double)n : 0.0, maxbytes);
+    printf("  ok %zu, errors %ld (of which 200 but empty: %ld), %.0f requests/s\n", n,
+           atomic_load(&errors), atomic_load(&empties), (double)total / wall);
+    printf("  latency  p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms  mean %.2f ms\n", p50,
+           p90, p99, n ? lat_ms[n - 1] : NAN, n ? sum / (double)n : NAN);
+    printf("  answer size  mean %.0f bytes  max %zu bytes\n", n ? (double)bytes / (double)n : 0.0,
+           maxbytes);
     if (first_error[0])
         printf("  first error: %s\n", first_error);
-    printf("RESULT count=%zu errors=%ld p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f\n", n, atomic_load(&errors), p50,
-           p90, p99, n ? lat_ms[n - 1] : NAN);
+    printf("RESULT count=%zu errors=%ld p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f\n", n,
+           atomic_load(&errors), p50, p90, p99, n ? lat_ms[n - 1] : NAN);
     curl_global_cleanup();
     if (atomic_load(&errors))
         return 1;

@@ -204,23 +204,32 @@ static void buf_printf(struct buf *b, const char *fmt, ...)
 
 /* ------------------------------------------------------------------ workload vocabulary */
 
-static const char *SERVICE_NAMES[] = {"gateway", "order", "payment", "inventory", "notification",
-                                      "shipping", "pricing", "user", "search", "recommendation"};
+static const char *SERVICE_NAMES[] = {"gateway",      "order",         "payment", "inventory",
+                                      "notification", "shipping",      "pricing", "user",
+                                      "search",       "recommendation"};
 #define N_SERVICE_NAMES (sizeof SERVICE_NAMES / sizeof *SERVICE_NAMES)
-static const char *OPS[] = {"GET /api/orders/{id}", "POST /api/checkout", "SELECT orders",
-                            "INSERT payments", "publish order.created", "GET /inventory/{sku}",
-                            "cache.get", "grpc pricing.Quote", "render template", "send email"};
+static const char *OPS[] = {"GET /api/orders/{id}",
+                            "POST /api/checkout",
+                            "SELECT orders",
+                            "INSERT payments",
+                            "publish order.created",
+                            "GET /inventory/{sku}",
+                            "cache.get",
+                            "grpc pricing.Quote",
+                            "render template",
+                            "send email"};
 #define N_OPS (sizeof OPS / sizeof *OPS)
 /* Realistic attribute keys; values are generated to make each pair about 30 bytes. */
-static const char *ATTR_KEYS[] = {"http.request.method", "url.path", "http.route", "server.address",
-                                  "db.system.name", "db.operation", "user.id", "net.peer.port",
-                                  "messaging.system", "rpc.method", "cache.key", "tenant.id",
-                                  "feature.flag", "region", "k8s.pod.name", "thread.name"};
+static const char *ATTR_KEYS[] = {
+    "http.request.method", "url.path",     "http.route",   "server.address",
+    "db.system.name",      "db.operation", "user.id",      "net.peer.port",
+    "messaging.system",    "rpc.method",   "cache.key",    "tenant.id",
+    "feature.flag",        "region",       "k8s.pod.name", "thread.name"};
 #define N_ATTR_KEYS (sizeof ATTR_KEYS / sizeof *ATTR_KEYS)
-static const char *LOG_MSGS[] = {"request accepted", "cache miss, loading from database",
+static const char *LOG_MSGS[] = {"request accepted",   "cache miss, loading from database",
                                  "payment authorised", "retrying after timeout",
-                                 "stock reserved", "email queued for delivery",
-                                 "price computed", "slow query detected"};
+                                 "stock reserved",     "email queued for delivery",
+                                 "price computed",     "slow query detected"};
 #define N_LOG_MSGS (sizeof LOG_MSGS / sizeof *LOG_MSGS)
 
 static char corr_prefix[64];
@@ -414,8 +423,9 @@ static void encode_traces_pb(struct batch *b, uint64_t *rng, struct arena *a)
                     sp->parent_span_id.len = 8;
                 }
                 sp->name = (char *)OPS[g->op];
-                sp->kind = g->depth == 0 ? OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_SERVER
-                                         : OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_CLIENT;
+                sp->kind = g->depth == 0
+                               ? OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_SERVER
+                               : OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_CLIENT;
                 sp->start_time_unix_nano = g->start;
                 sp->end_time_unix_nano = g->end;
                 int na = opt.attrs + (g->depth == 0 ? 1 : 0);
@@ -433,17 +443,22 @@ static void encode_traces_pb(struct batch *b, uint64_t *rng, struct arena *a)
                 }
                 Opentelemetry__Proto__Trace__V1__Status *st = arena_alloc(a, sizeof *st);
                 opentelemetry__proto__trace__v1__status__init(st);
-                st->code = (splitmix(rng) % 50 == 0) ? OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR
-                                                     : OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_UNSET;
+                st->code =
+                    (splitmix(rng) % 50 == 0)
+                        ? OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR
+                        : OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_UNSET;
                 sp->status = st;
                 ss->spans[ss->n_spans++] = sp;
             }
         }
     }
-    size_t len = opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(&req);
+    size_t len =
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(
+            &req);
     b->traces_body.len = 0;
     buf_reserve(&b->traces_body, len);
-    opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(&req, (uint8_t *)b->traces_body.p);
+    opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(
+        &req, (uint8_t *)b->traces_body.p);
     b->traces_body.len = len;
 }
 
@@ -488,12 +503,15 @@ static void encode_logs_pb(struct batch *b, uint64_t *rng, struct arena *a)
                     opentelemetry__proto__logs__v1__log_record__init(r);
                     r->time_unix_nano = g->start + 100000ull * (uint64_t)(l + 1);
                     r->observed_time_unix_nano = r->time_unix_nano + 1000ull;
-                    r->severity_number = (l % 7 == 6) ? OPENTELEMETRY__PROTO__LOGS__V1__SEVERITY_NUMBER__SEVERITY_NUMBER_WARN
-                                                      : OPENTELEMETRY__PROTO__LOGS__V1__SEVERITY_NUMBER__SEVERITY_NUMBER_INFO;
+                    r->severity_number =
+                        (l % 7 == 6)
+                            ? OPENTELEMETRY__PROTO__LOGS__V1__SEVERITY_NUMBER__SEVERITY_NUMBER_WARN
+                            : OPENTELEMETRY__PROTO__LOGS__V1__SEVERITY_NUMBER__SEVERITY_NUMBER_INFO;
                     r->severity_text = (l % 7 == 6) ? "WARN" : "INFO";
                     AV *body = arena_alloc(a, sizeof *body);
                     opentelemetry__proto__common__v1__any_value__init(body);
-                    body->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+                    body->value_case =
+                        OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
                     body->string_value.data = (uint8_t *)LOG_MSGS[(g->op + l) % N_LOG_MSGS];
                     body->string_value.len = strlen(LOG_MSGS[(g->op + l) % N_LOG_MSGS]);
                     r->body = body;
@@ -513,11 +531,13 @@ static void encode_logs_pb(struct batch *b, uint64_t *rng, struct arena *a)
                     Opentelemetry__Proto__Logs__V1__LogRecord *r = arena_alloc(a, sizeof *r);
                     opentelemetry__proto__logs__v1__log_record__init(r);
                     r->time_unix_nano = tr->spans[0].end + 1000000ull * (uint64_t)(l + 1);
-                    r->severity_number = OPENTELEMETRY__PROTO__LOGS__V1__SEVERITY_NUMBER__SEVERITY_NUMBER_INFO;
+                    r->severity_number =
+                        OPENTELEMETRY__PROTO__LOGS__V1__SEVERITY_NUMBER__SEVERITY_NUMBER_INFO;
                     r->severity_text = "INFO";
                     AV *body = arena_alloc(a, sizeof *body);
                     opentelemetry__proto__common__v1__any_value__init(body);
-                    body->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+                    body->value_case =
+                        OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
                     body->string_value.data = (uint8_t *)"background reconciliation finished";
                     body->string_value.len = strlen("background reconciliation finished");
                     r->body = body;
@@ -529,10 +549,13 @@ static void encode_logs_pb(struct batch *b, uint64_t *rng, struct arena *a)
             }
         }
     }
-    size_t len = opentelemetry__proto__collector__logs__v1__export_logs_service_request__get_packed_size(&req);
+    size_t len =
+        opentelemetry__proto__collector__logs__v1__export_logs_service_request__get_packed_size(
+            &req);
     b->logs_body.len = 0;
     buf_reserve(&b->logs_body, len);
-    opentelemetry__proto__collector__logs__v1__export_logs_service_request__pack(&req, (uint8_t *)b->logs_body.p);
+    opentelemetry__proto__collector__logs__v1__export_logs_service_request__pack(
+        &req, (uint8_t *)b->logs_body.p);
     b->logs_body.len = len;
 }
 
@@ -541,7 +564,8 @@ static void encode_logs_pb(struct batch *b, uint64_t *rng, struct arena *a)
 static void json_resource(struct buf *o, int svc)
 {
     buf_printf(o,
-               "\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"%s\"}},"
+               "\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":"
+               "\"%s\"}},"
                "{\"key\":\"service.instance.id\",\"value\":{\"stringValue\":\"%s-7f9c%d\"}},"
                "{\"key\":\"deployment.environment.name\",\"value\":{\"stringValue\":\"bench\"}}]}",
                SERVICE_NAMES[svc % N_SERVICE_NAMES], SERVICE_NAMES[svc % N_SERVICE_NAMES], svc);
@@ -556,7 +580,8 @@ static void encode_traces_json(struct batch *b, uint64_t *rng)
     for (int svc = 0; svc < nsvc; svc++) {
         buf_add(o, svc ? ",{" : "{", svc ? 2 : 1);
         json_resource(o, svc);
-        buf_printf(o, ",\"scopeSpans\":[{\"scope\":{\"name\":\"otelpg-loadgen\",\"version\":\"1.0.0\"},\"spans\":[");
+        buf_printf(o, ",\"scopeSpans\":[{\"scope\":{\"name\":\"otelpg-loadgen\",\"version\":\"1.0."
+                      "0\"},\"spans\":[");
         bool first = true;
         for (int t = 0; t < b->n_traces; t++) {
             struct gtrace *tr = &b->traces[t];
@@ -571,19 +596,25 @@ static void encode_traces_json(struct batch *b, uint64_t *rng)
                 if (g->parent >= 0)
                     hex(tr->spans[g->parent].span_id, 8, pid);
                 buf_printf(o,
-                           "%s{\"traceId\":\"%s\",\"spanId\":\"%s\",\"parentSpanId\":\"%s\",\"name\":\"%s\",\"kind\":%d,"
-                           "\"startTimeUnixNano\":\"%" PRIu64 "\",\"endTimeUnixNano\":\"%" PRIu64 "\",\"attributes\":[",
-                           first ? "" : ",", tid, sid, pid, OPS[g->op], g->depth == 0 ? 2 : 3, g->start, g->end);
+                           "%s{\"traceId\":\"%s\",\"spanId\":\"%s\",\"parentSpanId\":\"%s\","
+                           "\"name\":\"%s\",\"kind\":%d,"
+                           "\"startTimeUnixNano\":\"%" PRIu64 "\",\"endTimeUnixNano\":\"%" PRIu64
+                           "\",\"attributes\":[",
+                           first ? "" : ",", tid, sid, pid, OPS[g->op], g->depth == 0 ? 2 : 3,
+                           g->start, g->end);
                 first = false;
                 for (int k = 0; k < opt.attrs; k++) {
                     char v[64];
                     attr_value(rng, k, v, sizeof v);
-                    buf_printf(o, "%s{\"key\":\"%s\",\"value\":{\"stringValue\":\"%s\"}}", k ? "," : "", ATTR_KEYS[k % N_ATTR_KEYS], v);
+                    buf_printf(o, "%s{\"key\":\"%s\",\"value\":{\"stringValue\":\"%s\"}}",
+                               k ? "," : "", ATTR_KEYS[k % N_ATTR_KEYS], v);
                 }
                 if (g->depth == 0) {
                     char c[96];
                     corr_text(tr->corr, c, sizeof c);
-                    buf_printf(o, "%s{\"key\":\"correlation.id\",\"value\":{\"stringValue\":\"%s\"}}", opt.attrs ? "," : "", c);
+                    buf_printf(o,
+                               "%s{\"key\":\"correlation.id\",\"value\":{\"stringValue\":\"%s\"}}",
+                               opt.attrs ? "," : "", c);
                 }
                 buf_printf(o, "],\"status\":{\"code\":%d}}", (splitmix(rng) % 50 == 0) ? 2 : 0);
             }
@@ -602,7 +633,8 @@ static void encode_logs_json(struct batch *b)
     for (int svc = 0; svc < nsvc; svc++) {
         buf_add(o, svc ? ",{" : "{", svc ? 2 : 1);
         json_resource(o, svc);
-        buf_printf(o, ",\"scopeLogs\":[{\"scope\":{\"name\":\"otelpg-loadgen\",\"version\":\"1.0.0\"},\"logRecords\":[");
+        buf_printf(o, ",\"scopeLogs\":[{\"scope\":{\"name\":\"otelpg-loadgen\",\"version\":\"1.0."
+                      "0\"},\"logRecords\":[");
         bool first = true;
         for (int t = 0; t < b->n_traces; t++) {
             struct gtrace *tr = &b->traces[t];
@@ -619,21 +651,28 @@ static void encode_logs_json(struct batch *b)
                     uint64_t ts = g->start + 100000ull * (uint64_t)(l + 1);
                     bool warn = l % 7 == 6;
                     buf_printf(o,
-                               "%s{\"timeUnixNano\":\"%" PRIu64 "\",\"observedTimeUnixNano\":\"%" PRIu64 "\",\"severityNumber\":%d,"
-                               "\"severityText\":\"%s\",\"body\":{\"stringValue\":\"%s\"},\"attributes\":[{\"key\":\"code.function.name\","
-                               "\"value\":{\"stringValue\":\"%s\"}}],\"flags\":1,\"traceId\":\"%s\",\"spanId\":\"%s\"}",
-                               first ? "" : ",", ts, ts + 1000, warn ? 13 : 9, warn ? "WARN" : "INFO",
-                               LOG_MSGS[(g->op + l) % N_LOG_MSGS], OPS[g->op], tid, sid);
+                               "%s{\"timeUnixNano\":\"%" PRIu64
+                               "\",\"observedTimeUnixNano\":\"%" PRIu64 "\",\"severityNumber\":%d,"
+                               "\"severityText\":\"%s\",\"body\":{\"stringValue\":\"%s\"},"
+                               "\"attributes\":[{\"key\":\"code.function.name\","
+                               "\"value\":{\"stringValue\":\"%s\"}}],\"flags\":1,\"traceId\":\"%"
+                               "s\",\"spanId\":\"%s\"}",
+                               first ? "" : ",", ts, ts + 1000, warn ? 13 : 9,
+                               warn ? "WARN" : "INFO", LOG_MSGS[(g->op + l) % N_LOG_MSGS],
+                               OPS[g->op], tid, sid);
                     first = false;
                 }
             }
             if (svc == 0)
                 for (int l = 0; l < opt.logs_outside; l++) {
                     buf_printf(o,
-                               "%s{\"timeUnixNano\":\"%" PRIu64 "\",\"severityNumber\":9,\"severityText\":\"INFO\","
+                               "%s{\"timeUnixNano\":\"%" PRIu64
+                               "\",\"severityNumber\":9,\"severityText\":\"INFO\","
                                "\"body\":{\"stringValue\":\"background reconciliation finished\"},"
-                               "\"attributes\":[{\"key\":\"correlation.id\",\"value\":{\"stringValue\":\"%s\"}}]}",
-                               first ? "" : ",", (uint64_t)(tr->spans[0].end + 1000000ull * (uint64_t)(l + 1)), c);
+                               "\"attributes\":[{\"key\":\"correlation.id\",\"value\":{"
+                               "\"stringValue\":\"%s\"}}]}",
+                               first ? "" : ",",
+                               (uint64_t)(tr->spans[0].end + 1000000ull * (uint64_t)(l + 1)), c);
                     first = false;
                 }
         }
@@ -708,12 +747,14 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ud)
  * acknowledged (200 and no rejected items). *rejected gets the partial
  * success count when the answer is JSON (protobuf: decoded below).
  */
-static bool post(struct worker *w, const char *path, const struct buf *body, struct lat *lat, long *rejected)
+static bool post(struct worker *w, const char *path, const struct buf *body, struct lat *lat,
+                 long *rejected)
 {
     char url[1024];
     snprintf(url, sizeof url, "%s%s", opt.url, path);
     struct curl_slist *hdr = NULL;
-    hdr = curl_slist_append(hdr, opt.json ? "Content-Type: application/json" : "Content-Type: application/x-protobuf");
+    hdr = curl_slist_append(hdr, opt.json ? "Content-Type: application/json"
+                                          : "Content-Type: application/x-protobuf");
     hdr = curl_slist_append(hdr, "Expect:");
     bool ok = false;
     *rejected = 0;
@@ -883,40 +924,90 @@ static void *run_worker(void *arg)
 int main(int argc, char **argv)
 {
     static const struct option lo[] = {
-        {"url", required_argument, 0, 'u'},          {"connections", required_argument, 0, 'c'},
-        {"spans-per-request", required_argument, 0, 's'}, {"attrs", required_argument, 0, 'a'},
-        {"depth", required_argument, 0, 'D'},        {"fanout", required_argument, 0, 'F'},
-        {"logs-per-span", required_argument, 0, 'l'}, {"logs-outside", required_argument, 0, 'L'},
-        {"correlation-ids", required_argument, 0, 'C'}, {"corr-prefix", required_argument, 0, 'P'},
-        {"services", required_argument, 0, 'S'},     {"duration", required_argument, 0, 'd'},
-        {"requests", required_argument, 0, 'n'},     {"json", no_argument, 0, 'j'},
-        {"out", required_argument, 0, 'o'},          {"retries", required_argument, 0, 'r'},
-        {"seed", required_argument, 0, 'R'},         {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},               {0, 0, 0, 0},
+        {"url", required_argument, 0, 'u'},
+        {"connections", required_argument, 0, 'c'},
+        {"spans-per-request", required_argument, 0, 's'},
+        {"attrs", required_argument, 0, 'a'},
+        {"depth", required_argument, 0, 'D'},
+        {"fanout", required_argument, 0, 'F'},
+        {"logs-per-span", required_argument, 0, 'l'},
+        {"logs-outside", required_argument, 0, 'L'},
+        {"correlation-ids", required_argument, 0, 'C'},
+        {"corr-prefix", required_argument, 0, 'P'},
+        {"services", required_argument, 0, 'S'},
+        {"duration", required_argument, 0, 'd'},
+        {"requests", required_argument, 0, 'n'},
+        {"json", no_argument, 0, 'j'},
+        {"out", required_argument, 0, 'o'},
+        {"retries", required_argument, 0, 'r'},
+        {"seed", required_argument, 0, 'R'},
+        {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
-        case 'u': opt.url = optarg; break;
-        case 'c': opt.connections = atoi(optarg); break;
-        case 's': opt.spans_per_request = atol(optarg); break;
-        case 'a': opt.attrs = atoi(optarg); break;
-        case 'D': opt.depth = atoi(optarg); break;
-        case 'F': opt.fanout = atoi(optarg); break;
-        case 'l': opt.logs_per_span = atoi(optarg); break;
-        case 'L': opt.logs_outside = atoi(optarg); break;
-        case 'C': opt.corr_ids = atol(optarg); break;
-        case 'P': opt.corr_prefix = optarg; break;
-        case 'S': opt.services = atoi(optarg); break;
-        case 'd': opt.duration = atof(optarg); break;
-        case 'n': opt.requests = atol(optarg); break;
-        case 'j': opt.json = true; break;
-        case 'o': opt.out = optarg; break;
-        case 'r': opt.retries = atoi(optarg); break;
-        case 'R': opt.seed = strtoull(optarg, NULL, 10); break;
-        case 'q': opt.quiet = true; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'u':
+            opt.url = optarg;
+            break;
+        case 'c':
+            opt.connections = atoi(optarg);
+            break;
+        case 's':
+            opt.spans_per_request = atol(optarg);
+            break;
+        case 'a':
+            opt.attrs = atoi(optarg);
+            break;
+        case 'D':
+            opt.depth = atoi(optarg);
+            break;
+        case 'F':
+            opt.fanout = atoi(optarg);
+            break;
+        case 'l':
+            opt.logs_per_span = atoi(optarg);
+            break;
+        case 'L':
+            opt.logs_outside = atoi(optarg);
+            break;
+        case 'C':
+            opt.corr_ids = atol(optarg);
+            break;
+        case 'P':
+            opt.corr_prefix = optarg;
+            break;
+        case 'S':
+            opt.services = atoi(optarg);
+            break;
+        case 'd':
+            opt.duration = atof(optarg);
+            break;
+        case 'n':
+            opt.requests = atol(optarg);
+            break;
+        case 'j':
+            opt.json = true;
+            break;
+        case 'o':
+            opt.out = optarg;
+            break;
+        case 'r':
+            opt.retries = atoi(optarg);
+            break;
+        case 'R':
+            opt.seed = strtoull(optarg, NULL, 10);
+            break;
+        case 'q':
+            opt.quiet = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc || opt.connections < 1 || opt.depth < 1 || opt.fanout < 1 || opt.attrs < 0 ||
@@ -929,7 +1020,8 @@ int main(int argc, char **argv)
     for (int d = 0, lvl = 1; d < opt.depth; d++, lvl *= opt.fanout) {
         spans_per_trace += lvl;
         if (spans_per_trace > 100000) {
-            fprintf(stderr, "loadgen: trace shape too large (depth %d, fan-out %d)\n", opt.depth, opt.fanout);
+            fprintf(stderr, "loadgen: trace shape too large (depth %d, fan-out %d)\n", opt.depth,
+                    opt.fanout);
             return 2;
         }
     }
@@ -948,15 +1040,17 @@ int main(int argc, char **argv)
     int per_req = (int)(opt.spans_per_request / spans_per_trace);
     if (per_req < 1)
         per_req = 1;
-    printf("loadgen: %s, %s, %d connections, %d traces/request x %d spans (depth %d, fan-out %d), "
-           "%d attrs/span, %d logs/span + %d outside/trace, %ld correlation IDs (%s-########), %s\n",
-           opt.url, opt.json ? "OTLP/JSON" : "protobuf", opt.connections, per_req, spans_per_trace, opt.depth,
-           opt.fanout, opt.attrs, opt.logs_per_span, opt.logs_outside, opt.corr_ids, corr_prefix,
-           opt.requests ? "fixed request count" : "fixed duration");
+    printf(
+        "loadgen: %s, %s, %d connections, %d traces/request x %d spans (depth %d, fan-out %d), "
+        "%d attrs/span, %d logs/span + %d outside/trace, %ld correlation IDs (%s-########), %s\n",
+        opt.url, opt.json ? "OTLP/JSON" : "protobuf", opt.connections, per_req, spans_per_trace,
+        opt.depth, opt.fanout, opt.attrs, opt.logs_per_span, opt.logs_outside, opt.corr_ids,
+        corr_prefix, opt.requests ? "fixed request count" : "fixed duration");
     if (opt.requests)
         printf("loadgen: %ld trace requests = %ld spans, %ld log records\n", opt.requests,
                opt.requests * per_req * spans_per_trace,
-               opt.requests * per_req * ((long)spans_per_trace * opt.logs_per_span + opt.logs_outside));
+               opt.requests * per_req *
+                   ((long)spans_per_trace * opt.logs_per_span + opt.logs_outside));
     fflush(stdout);
 
     struct worker *ws = xcalloc((size_t)opt.connections, sizeof *ws);
@@ -988,7 +1082,8 @@ int main(int argc, char **argv)
                     sp += ws[i].spans_acked;
                     lg += ws[i].logs_acked;
                 }
-                fprintf(stderr, "loadgen: %.0f s: %ld spans, %ld logs acknowledged\n", mono_s() - t_start, sp, lg);
+                fprintf(stderr, "loadgen: %.0f s: %ld spans, %ld logs acknowledged\n",
+                        mono_s() - t_start, sp, lg);
                 next += 5;
             }
             usleep(100000);
@@ -1002,7 +1097,8 @@ int main(int argc, char **argv)
         fclose(out_file);
 
     struct lat lt = {0}, ll = {0};
-    long req_ok = 0, req_failed = 0, lreq_ok = 0, lreq_failed = 0, spans = 0, logs = 0, rejected = 0, retries = 0, terr = 0;
+    long req_ok = 0, req_failed = 0, lreq_ok = 0, lreq_failed = 0, spans = 0, logs = 0,
+         rejected = 0, retries = 0, terr = 0;
     long status[600] = {0};
     const char *last_error = "";
     for (int i = 0; i < opt.connections; i++) {
@@ -1028,16 +1124,17 @@ int main(int argc, char **argv)
     qsort(lt.v, lt.n, sizeof *lt.v, dcmp);
     qsort(ll.v, ll.n, sizeof *ll.v, dcmp);
     printf("loadgen: %.1f s\n", elapsed);
-    printf("  requests/s      %.0f  (trace requests %ld ok, %ld failed; log requests %ld ok, %ld failed)\n",
+    printf("  requests/s      %.0f  (trace requests %ld ok, %ld failed; log requests %ld ok, %ld "
+           "failed)\n",
            (double)(req_ok + lreq_ok) / elapsed, req_ok, req_failed, lreq_ok, lreq_failed);
     printf("  spans/s         %.0f  (acknowledged %ld)\n", (double)spans / elapsed, spans);
     printf("  logs/s          %.0f  (acknowledged %ld)\n", (double)logs / elapsed, logs);
     printf("  traces acked    %ld\n", spans / spans_per_trace);
-    printf("  latency /v1/traces  p50 %.1f ms  p99 %.1f ms  max %.1f ms  (%zu)\n", pct(&lt, .5), pct(&lt, .99),
-           lt.n ? lt.v[lt.n - 1] : NAN, lt.n);
+    printf("  latency /v1/traces  p50 %.1f ms  p99 %.1f ms  max %.1f ms  (%zu)\n", pct(&lt, .5),
+           pct(&lt, .99), lt.n ? lt.v[lt.n - 1] : NAN, lt.n);
     if (ll.n)
-        printf("  latency /v1/logs    p50 %.1f ms  p99 %.1f ms  max %.1f ms  (%zu)\n", pct(&ll, .5), pct(&ll, .99),
-               ll.v[ll.n - 1], ll.n);
+        printf("  latency /v1/logs    p50 %.1f ms  p99 %.1f ms  max %.1f ms  (%zu)\n", pct(&ll, .5),
+               pct(&ll, .99), ll.v[ll.n - 1], ll.n);
     printf("  HTTP statuses  ");
     for (int s = 0; s < 600; s++)
         if (status[s])
@@ -1047,10 +1144,11 @@ int main(int argc, char **argv)
         printf("  last error: %s\n", last_error);
     if (opt.out)
         printf("  acknowledged traces written to %s (\"<trace id> <correlation id>\")\n", opt.out);
-    printf("RESULT spans_acked=%ld logs_acked=%ld requests_failed=%ld spans_per_s=%.0f logs_per_s=%.0f "
+    printf("RESULT spans_acked=%ld logs_acked=%ld requests_failed=%ld spans_per_s=%.0f "
+           "logs_per_s=%.0f "
            "p50_ms=%.1f p99_ms=%.1f\n",
-           spans, logs, req_failed + lreq_failed, (double)spans / elapsed, (double)logs / elapsed, pct(&lt, .5),
-           pct(&lt, .99));
+           spans, logs, req_failed + lreq_failed, (double)spans / elapsed, (double)logs / elapsed,
+           pct(&lt, .5), pct(&lt, .99));
     curl_global_cleanup();
     return (req_failed + lreq_failed) ? 1 : 0;
 }

@@ -68,7 +68,7 @@ struct collector {
     struct opg_spool *spool; /* NULL: acknowledge on commit instead */
     struct opg_maintenance *maintenance;
     struct opg_alerts *alerts; /* the detector and webhook sender (alerts.h) */
-    char **corr_keys; /* --correlation-keys, split */
+    char **corr_keys;          /* --correlation-keys, split */
     size_t n_corr_keys;
     struct opg_pg_monitor *monitor;
     struct MHD_Daemon *httpd;

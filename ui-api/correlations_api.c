@@ -147,8 +147,8 @@ static int write_traces(struct opg_jw *w, PGconn *conn, struct opg_codec *codec,
     opg_jw_arr_begin(w);
     for (size_t i = 0; i < traces->n; i++) {
         struct opg_trace t;
-        int rc = opg_reader_get_trace(conn, codec, traces->ids[i], MAX_SPANS_PER_TRACE, &t, err,
-                                      errlen);
+        int rc =
+            opg_reader_get_trace(conn, codec, traces->ids[i], MAX_SPANS_PER_TRACE, &t, err, errlen);
 
         if (rc == OPG_READ_FOUND)
             write_trace(w, traces->ids[i], &t);

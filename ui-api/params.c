@@ -13,8 +13,7 @@ const char *opg_param(struct MHD_Connection *c, const char *name, char *err, siz
     const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
 
     if (v && strlen(v) > OPG_PARAM_MAX_LEN) {
-        snprintf(err, errlen, "parameter %s is longer than %d characters", name,
-                 OPG_PARAM_MAX_LEN);
+        snprintf(err, errlen, "parameter %s is longer than %d characters", name, OPG_PARAM_MAX_LEN);
         return NULL;
     }
     return v;
@@ -101,8 +100,8 @@ int opg_param_time_ns(struct MHD_Connection *c, const char *name, int64_t *out, 
         return err[0] ? -1 : OPG_PARAM_ABSENT;
     if (opg_parse_time_ns(v, out) < 0) {
         snprintf(err, errlen,
-                 "parameter %s: expected Unix microseconds or an RFC 3339 time, got '%.64s'",
-                 name, v);
+                 "parameter %s: expected Unix microseconds or an RFC 3339 time, got '%.64s'", name,
+                 v);
         return -1;
     }
     return 0;
@@ -130,8 +129,8 @@ int opg_parse_duration_ns(const char *s, int64_t *out)
     static const struct {
         const char *unit;
         double ns;
-    } units[] = {{"ns", 1},   {"us", 1e3},  {"µs", 1e3},   {"ms", 1e6},
-                 {"s", 1e9},  {"m", 60e9},  {"h", 3600e9}, {NULL, 0}};
+    } units[] = {{"ns", 1},  {"us", 1e3}, {"µs", 1e3},   {"ms", 1e6},
+                 {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}, {NULL, 0}};
     char *end;
     double v;
 

@@ -20,8 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct opg_codec *codec;
     const ProtobufCMessageDescriptor *desc;
-    struct opg_ingest_opts o = {1795280642000000000LL, 7 * OPG_NS_PER_DAY, OPG_NS_PER_DAY,
-                                keys, 2, 256};
+    struct opg_ingest_opts o = {
+        1795280642000000000LL, 7 * OPG_NS_PER_DAY, OPG_NS_PER_DAY, keys, 2, 256};
     struct opg_arena *arena;
     ProtobufCAllocator al;
     ProtobufCMessage *msg;
@@ -35,9 +35,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     signal = data[0] % 3;
     data++;
     size--;
-    desc = signal == 0   ? &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor
-           : signal == 1 ? &opentelemetry__proto__collector__logs__v1__export_logs_service_request__descriptor
-                         : &opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__descriptor;
+    desc =
+        signal == 0
+            ? &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor
+        : signal == 1
+            ? &opentelemetry__proto__collector__logs__v1__export_logs_service_request__descriptor
+            : &opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__descriptor;
     if (opg_pb_check_depth(desc, data, size, 8 + 2 * 32) < 0)
         return 0;
     arena = opg_arena_create(16 * size + (1u << 20));

@@ -906,8 +906,9 @@ static void string_value_keeps_nul(void **state)
     Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *r = NULL;
     char err[256];
 
-    assert_int_equal(opg_otlp_json_decode_traces(body, sizeof(body) - 1, a, 8, &r, err, sizeof(err)),
-                     OPG_DECODE_OK);
+    assert_int_equal(
+        opg_otlp_json_decode_traces(body, sizeof(body) - 1, a, 8, &r, err, sizeof(err)),
+        OPG_DECODE_OK);
     ProtobufCBinaryData *v =
         &r->resource_spans[0]->scope_spans[0]->spans[0]->attributes[0]->value->string_value;
     assert_int_equal(v->len, 3);
@@ -917,15 +918,16 @@ static void string_value_keeps_nul(void **state)
 
 static void nul_in_a_name_is_refused(void **state)
 {
-    static const char body[] =
-        "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":"
-        "\"0102030405060708090a0b0c0d0e0f10\",\"spanId\":\"0102030405060708\",\"name\":\"a\\u0000b\"}]}]}]}";
+    static const char body[] = "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":"
+                               "\"0102030405060708090a0b0c0d0e0f10\",\"spanId\":"
+                               "\"0102030405060708\",\"name\":\"a\\u0000b\"}]}]}]}";
     struct opg_arena *a = opg_arena_create(0);
     Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *r = NULL;
     char err[256];
 
-    assert_int_equal(opg_otlp_json_decode_traces(body, sizeof(body) - 1, a, 8, &r, err, sizeof(err)),
-                     OPG_DECODE_INVALID);
+    assert_int_equal(
+        opg_otlp_json_decode_traces(body, sizeof(body) - 1, a, 8, &r, err, sizeof(err)),
+        OPG_DECODE_INVALID);
     assert_non_null(strstr(err, "NUL"));
     opg_arena_destroy(a);
 }
