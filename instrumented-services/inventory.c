@@ -214,21 +214,8 @@ static void route(struct svc_request *r, void *cls)
 static bool health(struct opg_jw *w, void *cls)
 {
     struct inventory *inv = cls;
-    char detail[256];
-    bool db_ok = svc_db_ping(inv->db, detail, sizeof(detail));
-    bool down = atomic_load(&inv->faults.down);
 
-    opg_jw_key(w, "postgresql");
-    opg_jw_obj_begin(w);
-    opg_jw_kbool(w, "ok", db_ok);
-    opg_jw_kstr(w, "detail", detail);
-    opg_jw_obj_end(w);
-    opg_jw_key(w, "faults");
-    opg_jw_obj_begin(w);
-    opg_jw_kbool(w, "ok", !down);
-    opg_jw_kstr(w, "detail", down ? "down (injected fault)" : "");
-    opg_jw_obj_end(w);
-    return db_ok && !down;
+    return svc_faults_health(w, inv->db, &inv->faults);
 }
 
 int main(int argc, char **argv)

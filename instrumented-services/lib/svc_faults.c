@@ -92,3 +92,22 @@ bool svc_faults_apply(struct svc_faults *f, struct svc_request *r)
     }
     return false;
 }
+
+bool svc_faults_health(struct opg_jw *w, struct svc_db *db, struct svc_faults *f)
+{
+    char detail[256];
+    bool db_ok = svc_db_ping(db, detail, sizeof(detail));
+    bool down = atomic_load(&f->down);
+
+    opg_jw_key(w, "postgresql");
+    opg_jw_obj_begin(w);
+    opg_jw_kbool(w, "ok", db_ok);
+    opg_jw_kstr(w, "detail", detail);
+    opg_jw_obj_end(w);
+    opg_jw_key(w, "faults");
+    opg_jw_obj_begin(w);
+    opg_jw_kbool(w, "ok", !down);
+    opg_jw_kstr(w, "detail", down ? "down (injected fault)" : "");
+    opg_jw_obj_end(w);
+    return db_ok && !down;
+}

@@ -10,6 +10,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "jsonw.h"
+#include "svc_db.h"
 #include "svc_server.h"
 
 struct svc_faults {
@@ -25,5 +27,12 @@ void svc_faults_admin(struct svc_faults *f, struct svc_request *r, const char *a
  * true (after filling a 503 into r) if the request is to fail.
  */
 bool svc_faults_apply(struct svc_faults *f, struct svc_request *r);
+
+/*
+ * The /health components of a service that owns a database and takes
+ * injected faults: writes "postgresql" and "faults" to w; true if both are
+ * fine (an injected outage makes the service unhealthy, as a real one would).
+ */
+bool svc_faults_health(struct opg_jw *w, struct svc_db *db, struct svc_faults *f);
 
 #endif
