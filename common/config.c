@@ -224,6 +224,30 @@ int opg_config_load(const struct opg_option *opts, void *cfg, int argc, char **a
     return 0;
 }
 
+/*
+ * A connection string fit for a log: the password of a URL
+ * (scheme://user:secret@host) or of a "password=..." keyword is replaced.
+ */
+static void redact_conninfo(const char *in, char *out, size_t n)
+{
+    const char *scheme = strstr(in, "://");
+    const char *kw = strstr(in, "password=");
+
+    snprintf(out, n, "%s", in);
+    if (scheme) {
+        const char *at = strchr(scheme + 3, '@');
+        const char *colon = strchr(scheme + 3, ':');
+        if (at && colon && colon < at && (size_t)(colon - in) + 5 < n)
+            snprintf(out + (colon - in), n - (size_t)(colon - in), ":***%s", at);
+    }
+    if (kw && (size_t)(kw - in) + 13 < n) {
+        const char *end = kw + 9;
+        while (*end && *end != ' ')
+            end++;
+        snprintf(out + (kw - in), n - (size_t)(kw - in), "password=***%s", end);
+    }
+}
+
 void opg_config_log(const struct opg_option *opts, const void *cfg)
 {
     for (const struct opg_option *o = opts; o->name; o++) {
@@ -234,6 +258,12 @@ void opg_config_log(const struct opg_option *opts, const void *cfg)
         switch (o->type) {
         case OPG_OPT_STR: {
             const char *v = *(const char *const *)field;
+            char safe[512];
+
+            if (v && !strcmp(o->name, "db")) {
+                redact_conninfo(v, safe, sizeof(safe));
+                v = safe;
+            }
             opg_info("config %s = %s", o->name, secret && v && *v ? "(set)" : (v ? v : ""));
             break;
         }
