@@ -62,7 +62,7 @@ PGPORT=$(free_port)
 URL=$("$ROOT/scripts/pg-local.sh" start "$WORK/pg" "$PGPORT" 2>/dev/null | tail -n 1)
 PM=$(head -n 1 "$WORK/pg/postmaster.pid")
 CPORT=$(free_port)
-"$BIN/otelpg-collector" --db "$URL" --listen "127.0.0.1:$CPORT" --listen-grpc '' \
+"$BIN/otelpg-collector" --db "$URL" --listen "127.0.0.1:$CPORT" --listen-grpc '' ${OTELPG_BENCH_COLLECTOR_ARGS:-} \
   --log-level warn >"$WORK/collector.log" 2>&1 &
 CPID=$!
 PIDS+=("$CPID")

@@ -29,8 +29,9 @@ static const struct opg_option options[] = {
      "debug, info, warn or error"},
     {"http-threads", "OTELPG_HTTP_THREADS", OPG_OPT_INT, "2", 1, 256, CFG(http_threads),
      "threads that receive and decode requests"},
-    {"writer-threads", "OTELPG_WRITER_THREADS", OPG_OPT_INT, "2", 1, 64, CFG(writer_threads),
-     "threads (and PostgreSQL connections) that write"},
+    {"writer-threads", "OTELPG_WRITER_THREADS", OPG_OPT_INT, "1", 1, 64, CFG(writer_threads),
+     "threads (and PostgreSQL connections) that write; one merges every queued request "
+     "into its transaction and contends with nobody for the summary rows (bench/RESULTS.md)"},
     {"max-body-size", "OTELPG_MAX_BODY_SIZE", OPG_OPT_SIZE, "16m", 1024, 1LL << 30,
      CFG(max_body_size), "largest request body, counted after decompression (413 above)"},
     {"max-connections", "OTELPG_MAX_CONNECTIONS", OPG_OPT_INT, "1024", 1, 65536,
