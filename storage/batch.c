@@ -1,12 +1,75 @@
 #include "batch.h"
 #include "utf8.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #define ORIGIN_COLUMNS      3
 #define CORRELATION_COLUMNS 5
 #define SERVICE_NAME_KEY    "service.name"
+
+/*
+ * Hashes of origins and operations known to be committed: a small open-
+ * addressing set shared by every thread of the process, emptied when it
+ * fills (the rows are then written once more, harmlessly).
+ */
+#define KNOWN_SLOTS 8192
+static struct {
+    pthread_mutex_t lock;
+    uint64_t slot[KNOWN_SLOTS];
+    size_t n;
+} known = {PTHREAD_MUTEX_INITIALIZER, {0}, 0};
+
+static bool known_has(uint64_t h)
+{
+    bool found = false;
+
+    h = h ? h : 1;
+    pthread_mutex_lock(&known.lock);
+    for (size_t i = h % KNOWN_SLOTS; known.slot[i]; i = (i + 1) % KNOWN_SLOTS) {
+        if (known.slot[i] == h) {
+            found = true;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&known.lock);
+    return found;
+}
+
+static void known_add_locked(uint64_t h)
+{
+    size_t i;
+
+    h = h ? h : 1;
+    if (known.n >= KNOWN_SLOTS * 3 / 4) {
+        memset(known.slot, 0, sizeof(known.slot));
+        known.n = 0;
+    }
+    for (i = h % KNOWN_SLOTS; known.slot[i]; i = (i + 1) % KNOWN_SLOTS)
+        if (known.slot[i] == h)
+            return;
+    known.slot[i] = h;
+    known.n++;
+}
+
+/* Origins and operations share the set: mark which is which. */
+#define KNOWN_ORIGIN(id) ((uint64_t)(id) ^ 0x6f726967696e0000ULL)
+
+void opg_batch_remember_committed(const struct opg_batch *b)
+{
+    pthread_mutex_lock(&known.lock);
+    for (size_t i = 0; i < b->n_origins_added; i++)
+        known_add_locked(KNOWN_ORIGIN(b->origins_added[i]));
+    for (size_t i = 0; i < b->n_ops; i++)
+        known_add_locked(b->ops[i]);
+    pthread_mutex_unlock(&known.lock);
+}
+
+bool opg_batch_operation_known(uint64_t h)
+{
+    return known_has(h);
+}
 
 void opg_batch_init(struct opg_batch *b, enum opg_signal signal)
 {
@@ -361,6 +424,10 @@ int opg_batch_add_origin(struct opg_batch *b,
     protobuf_c_message_pack(&o.base, (uint8_t *)scratch->data);
     scratch->len = n;
     *id = (int64_t)opg_hash64(scratch->data, n);
+    if (known_has(KNOWN_ORIGIN(*id)))
+        return 0; /* committed already: the row is there */
+    if (b->n_origins_added < OPG_MAX_OPS_PER_BATCH)
+        b->origins_added[b->n_origins_added++] = *id;
 
     r = opg_batch_row(b, OPG_STREAM_ORIGINS, ORIGIN_COLUMNS);
     opg_copy_int8(r, *id);

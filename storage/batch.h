@@ -72,6 +72,9 @@ struct opg_batch {
      * spans of a trace mostly carry the same ID, and one row per trace will do */
     uint64_t corr_seen[OPG_CORR_SEEN_SLOTS];
     size_t n_corr_seen;
+    /* origins written by this batch, remembered once it is committed */
+    int64_t origins_added[OPG_MAX_OPS_PER_BATCH];
+    size_t n_origins_added;
 };
 
 void opg_batch_init(struct opg_batch *b, enum opg_signal signal);
@@ -86,6 +89,16 @@ size_t opg_batch_bytes(const struct opg_batch *b);
  */
 void opg_batch_serialize(const struct opg_batch *b, struct opg_buf *out);
 int opg_batch_deserialize(struct opg_batch *b, const void *p, size_t n);
+
+/*
+ * Origins and operations are written once and then referred to: after a
+ * batch is committed, the writer calls this so that later batches of this
+ * process leave those rows out (a bounded cache; what it forgets is simply
+ * written again, and dropped by the database as a duplicate).
+ */
+void opg_batch_remember_committed(const struct opg_batch *b);
+/* Whether the operations row of hash h is known to be committed. */
+bool opg_batch_operation_known(uint64_t h);
 
 /* Counts one refused item, keeping the first reason. */
 void opg_batch_reject(struct opg_batch *b, const char *why);

@@ -41,6 +41,8 @@ static void note_operation(struct opg_batch *b, const ProtobufCBinaryData *servi
             return;
     if (b->n_ops < OPG_MAX_OPS_PER_BATCH)
         b->ops[b->n_ops++] = h;
+    if (opg_batch_operation_known(h))
+        return; /* committed already */
     r = opg_batch_row(b, OPG_STREAM_OPERATIONS, 3);
     opg_copy_text(r, (const char *)service->data, service->len);
     opg_copy_text(r, name, strlen(name));

@@ -452,6 +452,8 @@ static void complete(struct write_item *items, int status)
         int sig = (int)items->batch.signal;
 
         opg_stats_add(status == 0 ? &m_stored[sig] : &m_failed[sig], (int64_t)items->batch.n_items);
+        if (status == 0)
+            opg_batch_remember_committed(&items->batch);
         n++;
         opg_stats_observe_ns(&h_queue_wait, now - items->queued_ns);
         finish(items, status);
