@@ -180,6 +180,27 @@ static void split_keys(struct collector *col)
     }
 }
 
+/*
+ * Stops what start-up got running, in reverse order (every stop accepts
+ * NULL), so that no thread is still inside libpq when the process exits:
+ * libkrb5's exit-time destructors abort if one is.
+ */
+static int fail_startup(struct collector *col)
+{
+    opg_grpc_destroy(col->grpc);
+    if (col->httpd)
+        MHD_stop_daemon(col->httpd);
+    opg_spool_close(col->spool, 0);
+    opg_writer_destroy(col->writer);
+    opg_spool_destroy(col->spool);
+    opg_alerts_stop(col->alerts);
+    opg_maintenance_stop(col->maintenance);
+    opg_acks_destroy(col->acks);
+    opg_acks_destroy(col->grpc_acks);
+    opg_pg_monitor_destroy(col->monitor);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     struct collector col;
@@ -209,23 +230,23 @@ int main(int argc, char **argv)
     col.acks = opg_acks_create(col.cfg.ack_timeout_ms, opg_ingest_ack_answer);
     col.grpc_acks = opg_acks_create(col.cfg.ack_timeout_ms, opg_grpc_ack_answer);
     if (!col.writer || !col.monitor || !col.acks || !col.grpc_acks)
-        return 1;
+        return fail_startup(&col);
     {
         struct opg_maintenance_config mcfg = {col.cfg.db, col.cfg.retention_ms, col.cfg.db_budget,
                                               col.cfg.maintenance_interval_ms};
         col.maintenance = opg_maintenance_start(&mcfg);
         if (!col.maintenance)
-            return 1;
+            return fail_startup(&col);
     }
     col.alerts = opg_alerts_start(&col.cfg.alerts, col.cfg.db);
     if (!col.alerts)
-        return 1;
+        return fail_startup(&col);
     if (col.cfg.spool_dir[0]) {
         struct opg_spool_config scfg = {col.cfg.spool_dir, (size_t)col.cfg.spool_max_size,
                                         (size_t)col.cfg.spool_segment_size};
         col.spool = opg_spool_open(&scfg, col.writer);
         if (!col.spool)
-            return 1;
+            return fail_startup(&col);
     }
 
     http.listen = col.cfg.listen;
@@ -237,24 +258,14 @@ int main(int argc, char **argv)
     http.tls_cert = col.cfg.tls_cert;
     http.tls_key = col.cfg.tls_key;
     col.httpd = opg_http_start(&http, opg_ingest_handler, &col, opg_ingest_completed, &col);
-    if (!col.httpd) {
-        opg_writer_destroy(col.writer);
-        opg_acks_destroy(col.acks);
-        opg_pg_monitor_destroy(col.monitor);
-        return 1;
-    }
+    if (!col.httpd)
+        return fail_startup(&col);
     opg_info("otelpg-collector listening on http://%s (OTLP/HTTP: POST /v1/traces)",
              col.cfg.listen);
     if (col.cfg.listen_grpc[0]) {
         col.grpc = opg_grpc_start(&col);
-        if (!col.grpc) {
-            MHD_stop_daemon(col.httpd);
-            opg_writer_destroy(col.writer);
-            opg_acks_destroy(col.acks);
-            opg_acks_destroy(col.grpc_acks);
-            opg_pg_monitor_destroy(col.monitor);
-            return 1;
-        }
+        if (!col.grpc)
+            return fail_startup(&col);
         opg_info("otelpg-collector listening on %s (OTLP/gRPC%s)", col.cfg.listen_grpc,
                  col.cfg.tls_cert[0] ? " over TLS" : "");
     }

@@ -76,8 +76,13 @@ int main(int argc, char **argv)
     http.tls_cert = api.cfg.tls_cert;
     http.tls_key = api.cfg.tls_key;
     d = opg_http_start(&http, opg_api_handler, &api, NULL, NULL);
-    if (!d)
+    if (!d) {
+        /* join the monitor before exiting: a thread still inside libpq at
+         * exit makes libkrb5's destructors abort */
+        opg_pg_monitor_destroy(api.monitor);
+        opg_pg_pool_destroy(api.pool);
         return 1;
+    }
     opg_info("otelpg-api listening on http://%s", api.cfg.listen);
     sig = opg_daemon_wait();
     opg_info("signal %d: stopping", sig);
