@@ -1,13 +1,15 @@
 /*
- * otelpg-collector: OTLP/HTTP in, PostgreSQL out.
+ * otelpg-collector: OTLP (HTTP and gRPC) in, PostgreSQL out.
  *
  *   HTTP threads (libmicrohttpd)          writer threads
  *   body -> inflate -> decode -> encode -> [bounded queue] -> COPY -> COMMIT
- *                                                                     |
+ *   (or the gRPC loop, collector/grpc.c)                              |
  *   the connection is suspended until then  <------- resume ---------+
  *
- * The answer to an export is sent once its data is committed, so a 2xx
- * always means stored; a full queue is answered 503 with Retry-After at once.
+ * The answer to an export is sent once its data is committed - or, with
+ * --spool-dir, once it is fsynced in the spool (spool.h), which feeds the
+ * writers - so a 2xx always means durable; a full queue or spool is answered
+ * 503 with Retry-After at once. docs/ARCHITECTURE.md has the whole picture.
  */
 #ifndef OPG_COLLECTOR_H
 #define OPG_COLLECTOR_H
