@@ -86,8 +86,9 @@ static bool all_zero(const uint8_t *p, size_t n)
 
 static int encode_record(struct opg_batch *b, const otlp_log_t *rec, int64_t origin_id,
                          const Opentelemetry__Proto__Resource__V1__Resource *resource,
-                         struct opg_codec *codec, const struct opg_ingest_opts *o,
-                         struct opg_buf *packed, struct opg_buf *text)
+                         ProtobufCBinaryData service, struct opg_codec *codec,
+                         const struct opg_ingest_opts *o, struct opg_buf *packed,
+                         struct opg_buf *text)
 {
     uint64_t t = rec->time_unix_nano ? rec->time_unix_nano : rec->observed_time_unix_nano;
     int sev = rec->severity_number;
@@ -95,7 +96,6 @@ static int encode_record(struct opg_batch *b, const otlp_log_t *rec, int64_t ori
         rec->trace_id.len == OPG_TRACE_ID_LEN && !all_zero(rec->trace_id.data, rec->trace_id.len);
     bool has_span =
         rec->span_id.len == OPG_SPAN_ID_LEN && !all_zero(rec->span_id.data, rec->span_id.len);
-    ProtobufCBinaryData service = opg_resource_service(resource);
     size_t n = protobuf_c_message_get_packed_size(&rec->base);
     uint8_t record_id[16];
     int64_t time_ns;
@@ -163,6 +163,8 @@ int opg_logs_encode(struct opg_batch *b,
 
     for (size_t i = 0; i < req->n_resource_logs; i++) {
         const Opentelemetry__Proto__Logs__V1__ResourceLogs *rl = req->resource_logs[i];
+        /* looked up once per resource, not once per record */
+        ProtobufCBinaryData service = opg_resource_service(rl->resource);
 
         for (size_t j = 0; j < rl->n_scope_logs; j++) {
             const Opentelemetry__Proto__Logs__V1__ScopeLogs *sl = rl->scope_logs[j];
@@ -182,8 +184,8 @@ int opg_logs_encode(struct opg_batch *b,
                         goto out_release;
                     have_origin = true;
                 }
-                if (encode_record(b, sl->log_records[k], origin_id, rl->resource, codec, o, &packed,
-                                  &text) < 0)
+                if (encode_record(b, sl->log_records[k], origin_id, rl->resource, service, codec, o,
+                                  &packed, &text) < 0)
                     goto out_release;
             }
         }

@@ -55,8 +55,8 @@ static void note_operation(struct opg_batch *b, const ProtobufCBinaryData *servi
  */
 static int encode_span(struct opg_batch *b, const otlp_span_t *s, int64_t origin_id,
                        const Opentelemetry__Proto__Resource__V1__Resource *resource,
-                       struct opg_codec *codec, const struct opg_ingest_opts *o,
-                       struct opg_buf *scratch)
+                       ProtobufCBinaryData service, struct opg_codec *codec,
+                       const struct opg_ingest_opts *o, struct opg_buf *scratch)
 {
     otlp_span_t rest = *s;
     Opentelemetry__Proto__Trace__V1__Status st = OPENTELEMETRY__PROTO__TRACE__V1__STATUS__INIT;
@@ -66,7 +66,6 @@ static int encode_span(struct opg_batch *b, const otlp_span_t *s, int64_t origin
     const char *name = s->name ? s->name : "";
     bool name_fits = opg_text_clean(name, strlen(name));
     int32_t day = opg_batch_day(b, s->start_time_unix_nano, o);
-    ProtobufCBinaryData service = opg_resource_service(resource);
     struct opg_buf *r;
 
     rest.trace_id.len = 0;
@@ -133,6 +132,8 @@ int opg_spans_encode(
 
     for (size_t i = 0; i < req->n_resource_spans; i++) {
         const Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = req->resource_spans[i];
+        /* looked up once per resource, not once per span */
+        ProtobufCBinaryData service = opg_resource_service(rs->resource);
 
         for (size_t j = 0; j < rs->n_scope_spans; j++) {
             const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = rs->scope_spans[j];
@@ -152,7 +153,8 @@ int opg_spans_encode(
                         goto out;
                     have_origin = true;
                 }
-                if (encode_span(b, ss->spans[k], origin_id, rs->resource, codec, o, &scratch) < 0)
+                if (encode_span(b, ss->spans[k], origin_id, rs->resource, service, codec, o,
+                                &scratch) < 0)
                     goto out;
             }
         }
