@@ -298,24 +298,6 @@ void opg_copy_text(struct opg_buf *r, const char *s, size_t n)
     opg_copy_end_field(r, at);
 }
 
-void opg_copy_text_array(struct opg_buf *r, const ProtobufCBinaryData *elems, size_t n)
-{
-    size_t at = opg_copy_begin_field(r);
-
-    /* array_recv: dimensions, has-nulls flag, element type (text), then per
-     * dimension its length and lower bound, then the elements */
-    opg_buf_add_be32(r, n ? 1 : 0);
-    opg_buf_add_be32(r, 0);
-    opg_buf_add_be32(r, 25);
-    if (n) {
-        opg_buf_add_be32(r, (uint32_t)n);
-        opg_buf_add_be32(r, 1);
-    }
-    for (size_t i = 0; i < n; i++)
-        opg_copy_text(r, (const char *)elems[i].data, elems[i].len);
-    opg_copy_end_field(r, at);
-}
-
 void opg_copy_jsonb(struct opg_buf *r, const char *json, size_t n)
 {
     opg_buf_add_be32(r, (uint32_t)n + 1);

@@ -282,6 +282,32 @@ static void block_add(struct opg_batch *b, struct block *k, struct opg_arena *a,
     b->n_items++;
 }
 
+/*
+ * trace_parts.services travels as one text of the names joined by U+001F
+ * (the writer passes columns as arrays, and an array of arrays would be
+ * flattened); a U+001F inside a name becomes '_'.
+ */
+static void copy_services(struct opg_buf *r, const ProtobufCBinaryData *names, size_t n)
+{
+    size_t at = opg_copy_begin_field(r);
+
+    for (size_t i = 0; i < n; i++) {
+        size_t from;
+
+        if (i)
+            opg_buf_addch(r, 0x1f);
+        from = r->len;
+        if (opg_text_clean((const char *)names[i].data, names[i].len))
+            opg_buf_add(r, names[i].data, names[i].len);
+        else
+            opg_text_sanitize(r, (const char *)names[i].data, names[i].len);
+        for (size_t k = from; k < r->len; k++)
+            if (r->data[k] == 0x1f)
+                r->data[k] = '_';
+    }
+    opg_copy_end_field(r, at);
+}
+
 static int cmp_service(const void *a, const void *b)
 {
     const ProtobufCBinaryData *x = *(const ProtobufCBinaryData *const *)a;
@@ -350,7 +376,7 @@ static int block_flush(struct opg_batch *b, struct block *k, struct opg_codec *c
         opg_copy_int4(r, p->error_count);
         opg_copy_int2(r, (int16_t)p->kinds);
         opg_copy_bytes(r, p->trace_id, 16);
-        opg_copy_text_array(r, names, n_names);
+        copy_services(r, names, n_names);
         if (p->root_service >= 0) {
             opg_copy_text(r, (const char *)k->services[p->root_service].data,
                           k->services[p->root_service].len);

@@ -27,6 +27,7 @@ struct writer_thread {
     PGconn *conn;
     int32_t days[64]; /* partitions known to exist (a small cache) */
     int n_days;
+    int txns_since_truncate;
 };
 
 struct opg_writer {
@@ -249,40 +250,7 @@ static const struct stream_sql streams[OPG_STREAM_COUNT] = {
     [OPG_STREAM_EXEMPLARS] = {"exemplars_stage", "(LIKE exemplars)",
                               "INSERT INTO exemplars SELECT * FROM exemplars_stage"
                               " ON CONFLICT DO NOTHING"},
-    [OPG_STREAM_CORRELATIONS] =
-        {"correlations_stage", "(LIKE correlations)",
-         "INSERT INTO correlations"
-         " SELECT DISTINCT ON (corr_id, kind, ref, day) * FROM correlations_stage"
-         " ORDER BY corr_id, kind, ref, day, time_ns ON CONFLICT DO NOTHING"},
-    [OPG_STREAM_OPERATIONS] = {"operations_stage", "(service text, name text, kind smallint)",
-                               "INSERT INTO operations (service, name, kind)"
-                               " SELECT DISTINCT service, name, kind FROM operations_stage"
-                               " ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING"},
-    /* Parts and RED rows are only staged: the blocks merge moves those of the
-     * blocks it really inserted, so that a replayed block counts nothing. */
-    [OPG_STREAM_PARTS] = {"parts_stage", "(LIKE trace_parts)", NULL},
-    [OPG_STREAM_RED] = {"red_stage",
-                        "(block_id bigint, bucket_ns bigint, day integer, service text,"
-                        " operation text, kind smallint, latency_bucket smallint, calls bigint,"
-                        " errors bigint, duration_sum double precision)",
-                        NULL},
-    [OPG_STREAM_BLOCKS] =
-        {"blocks_stage", "(LIKE span_blocks)",
-         "WITH ins AS ("
-         " INSERT INTO span_blocks SELECT * FROM blocks_stage ON CONFLICT DO NOTHING"
-         " RETURNING id, day),"
-         " parts AS ("
-         " INSERT INTO trace_parts SELECT p.* FROM parts_stage p"
-         " JOIN ins ON ins.id = p.block_id AND ins.day = p.day)"
-         " INSERT INTO red (bucket_ns, day, service, operation, kind, latency_bucket,"
-         "   calls, errors, duration_sum)"
-         " SELECT r.bucket_ns, r.day, r.service, r.operation, r.kind, r.latency_bucket,"
-         "   sum(r.calls), sum(r.errors), sum(r.duration_sum)"
-         " FROM red_stage r JOIN ins ON ins.id = r.block_id AND ins.day = r.day"
-         " GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 3, 4, 5, 6, 2"
-         " ON CONFLICT (bucket_ns, service, operation, kind, latency_bucket, day) DO UPDATE SET"
-         "   calls = red.calls + excluded.calls, errors = red.errors + excluded.errors,"
-         "   duration_sum = red.duration_sum + excluded.duration_sum"},
+    /* The rest are not staged: see array_streams below. */
 };
 
 enum db_result {
@@ -357,6 +325,20 @@ static enum db_result copy_in(PGconn *conn, enum opg_stream stream, struct write
     return r;
 }
 
+/* Gives the staging tables' dead rows back (a failure only logs: the next
+ * truncation tries again). */
+static void truncate_stages(struct writer_thread *t)
+{
+    struct opg_buf sql = OPG_BUF_INIT;
+
+    opg_buf_addstr(&sql, "TRUNCATE ");
+    for (int s = 0, n = 0; s < OPG_STREAM_COUNT; s++)
+        if (streams[s].stage)
+            opg_buf_addf(&sql, "%s%s", n++ ? ", " : "", streams[s].stage);
+    exec_cmd(t->conn, sql.data, "truncating the staging tables");
+    opg_buf_release(&sql);
+}
+
 static bool day_known(struct writer_thread *t, int32_t day)
 {
     for (int i = 0; i < t->n_days; i++)
@@ -396,33 +378,272 @@ static enum db_result ensure_days(struct writer_thread *t, struct write_item *it
     return DB_OK;
 }
 
+/* ---- the streams written by one statement of array parameters ------------------ */
+
+/*
+ * Spans, their parts and RED rows, correlation IDs and operations go in one
+ * statement whose parameters are arrays, one per column (binary, built from
+ * the COPY tuples: an array element is encoded exactly like a COPY field).
+ * No staging table, no COPY round trips: a request of spans is one
+ * statement, and with nothing else in the transaction, one round trip.
+ * Every insert is idempotent: blocks ON CONFLICT DO NOTHING, and the parts
+ * and RED rows of the blocks really inserted only, so a replayed request
+ * counts nothing twice.
+ */
+enum {
+    OID_BOOL = 16,
+    OID_BYTEA = 17,
+    OID_INT8 = 20,
+    OID_INT2 = 21,
+    OID_INT4 = 23,
+    OID_TEXT = 25,
+    OID_FLOAT8 = 701
+};
+
+#define MAX_ARRAY_COLS 13
+
+static const struct array_stream {
+    enum opg_stream stream;
+    int ncols;
+    uint32_t oids[MAX_ARRAY_COLS];
+} array_streams[] = {
+    {OPG_STREAM_BLOCKS, 4, {OID_INT8, OID_INT4, OID_INT4, OID_BYTEA}},
+    {OPG_STREAM_PARTS,
+     13,
+     {OID_INT8, OID_INT8, OID_INT8, OID_INT8, OID_INT8, OID_INT4, OID_INT4, OID_INT4, OID_INT2,
+      OID_BYTEA, OID_TEXT, OID_TEXT, OID_TEXT}},
+    {OPG_STREAM_RED,
+     10,
+     {OID_INT8, OID_INT8, OID_INT4, OID_TEXT, OID_TEXT, OID_INT2, OID_INT2, OID_INT8, OID_INT8,
+      OID_FLOAT8}},
+    {OPG_STREAM_CORRELATIONS, 5, {OID_TEXT, OID_INT4, OID_INT2, OID_BYTEA, OID_INT8}},
+    {OPG_STREAM_OPERATIONS, 3, {OID_TEXT, OID_TEXT, OID_INT2}},
+};
+#define N_ARRAY_STREAMS (sizeof(array_streams) / sizeof(array_streams[0]))
+#define N_ARRAY_PARAMS  (4 + 13 + 10 + 5 + 3)
+
+static const char ARRAY_MERGE[] =
+    "WITH b AS ("
+    " INSERT INTO span_blocks (id, day, span_count, payload)"
+    " SELECT * FROM unnest($1::bigint[], $2::integer[], $3::integer[], $4::bytea[])"
+    " ON CONFLICT DO NOTHING RETURNING id, day),"
+    " p AS ("
+    " INSERT INTO trace_parts (start_ns, end_ns, block_id, name_bloom, longest_ns, day,"
+    "   span_count, error_count, kinds, trace_id, services, root_service, root_name)"
+    " SELECT u.s, u.e, u.b, u.nb, u.l, u.d, u.c, u.ec, u.k, u.t, string_to_array(u.sv, E'\\x1f'),"
+    "   u.rs, u.rn"
+    " FROM unnest($5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[],"
+    "   $10::integer[], $11::integer[], $12::integer[], $13::smallint[], $14::bytea[],"
+    "   $15::text[], $16::text[], $17::text[]) AS u(s, e, b, nb, l, d, c, ec, k, t, sv, rs, rn)"
+    " JOIN b ON b.id = u.b AND b.day = u.d),"
+    /* RED metrics (migration 011) of server and consumer spans, aggregated per block by
+     * the collector: 10 s buckets, latency buckets of 2^(1/4) over microseconds */
+    " r AS ("
+    " INSERT INTO red (bucket_ns, day, service, operation, kind, latency_bucket,"
+    "   calls, errors, duration_sum)"
+    " SELECT u.bk, u.d, u.sv, u.op, u.k, u.lb, sum(u.c), sum(u.er), sum(u.ds)"
+    " FROM unnest($18::bigint[], $19::bigint[], $20::integer[], $21::text[], $22::text[],"
+    "   $23::smallint[], $24::smallint[], $25::bigint[], $26::bigint[], $27::float8[])"
+    "   AS u(b, bk, d, sv, op, k, lb, c, er, ds)"
+    " JOIN b ON b.id = u.b AND b.day = u.d"
+    " GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 3, 4, 5, 6, 2"
+    " ON CONFLICT (bucket_ns, service, operation, kind, latency_bucket, day) DO UPDATE SET"
+    "   calls = red.calls + excluded.calls, errors = red.errors + excluded.errors,"
+    "   duration_sum = red.duration_sum + excluded.duration_sum),"
+    " c AS ("
+    " INSERT INTO correlations (corr_id, day, kind, ref, time_ns)"
+    " SELECT DISTINCT ON (corr_id, kind, ref, day) * FROM unnest($28::text[], $29::integer[],"
+    "   $30::smallint[], $31::bytea[], $32::bigint[]) AS u(corr_id, day, kind, ref, time_ns)"
+    " ORDER BY corr_id, kind, ref, day, time_ns ON CONFLICT DO NOTHING),"
+    " o AS ("
+    " INSERT INTO operations (service, name, kind)"
+    " SELECT DISTINCT * FROM unnest($33::text[], $34::text[], $35::smallint[])"
+    "   AS u(service, name, kind) ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING)"
+    " SELECT 1";
+
+static bool is_array_stream(int s)
+{
+    for (size_t i = 0; i < N_ARRAY_STREAMS; i++)
+        if ((int)array_streams[i].stream == s)
+            return true;
+    return false;
+}
+
+static uint32_t rd_be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put_be32_at(struct opg_buf *b, size_t at, uint32_t v)
+{
+    unsigned char *p = (unsigned char *)b->data + at;
+
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+/*
+ * Splits the COPY tuples of stream a of every item into one binary array
+ * per column (cols[0..a->ncols)). Returns -1 if a tuple does not have the
+ * stream's shape (a bug: encoders and this table disagree).
+ */
+static int build_arrays(const struct array_stream *a, struct write_item *items,
+                        struct opg_buf *cols)
+{
+    uint32_t n = 0;
+    bool nulls[MAX_ARRAY_COLS] = {false};
+
+    for (int c = 0; c < a->ncols; c++) {
+        opg_buf_reset(&cols[c]);
+        /* ndim, has-nulls, element type, then the one dimension: length, lower bound */
+        opg_buf_add_be32(&cols[c], 1);
+        opg_buf_add_be32(&cols[c], 0);
+        opg_buf_add_be32(&cols[c], a->oids[c]);
+        opg_buf_add_be32(&cols[c], 0);
+        opg_buf_add_be32(&cols[c], 1);
+    }
+    for (struct write_item *it = items; it; it = it->next) {
+        const struct opg_buf *rows = &it->batch.rows[a->stream];
+        const unsigned char *p = (const unsigned char *)rows->data, *end = p + rows->len;
+
+        while (p < end) {
+            if (end - p < 2 || (p[0] << 8 | p[1]) != a->ncols)
+                return -1;
+            p += 2;
+            for (int c = 0; c < a->ncols; c++) {
+                uint32_t len;
+
+                if (end - p < 4)
+                    return -1;
+                len = rd_be32(p);
+                if (len == 0xffffffffu) {
+                    nulls[c] = true;
+                    opg_buf_add(&cols[c], p, 4);
+                    p += 4;
+                    continue;
+                }
+                if ((size_t)(end - p) < 4 + (size_t)len)
+                    return -1;
+                opg_buf_add(&cols[c], p, 4 + (size_t)len);
+                p += 4 + len;
+            }
+            n++;
+        }
+    }
+    for (int c = 0; c < a->ncols; c++) {
+        put_be32_at(&cols[c], 4, nulls[c]);
+        put_be32_at(&cols[c], 12, n);
+    }
+    return 0;
+}
+
+static enum db_result write_arrays(struct writer_thread *t, struct write_item *items)
+{
+    struct opg_buf cols[N_ARRAY_PARAMS];
+    const char *values[N_ARRAY_PARAMS];
+    int lengths[N_ARRAY_PARAMS], formats[N_ARRAY_PARAMS];
+    int np = 0;
+    enum db_result r = DB_OK;
+    PGresult *res;
+
+    for (int i = 0; i < N_ARRAY_PARAMS; i++)
+        opg_buf_init(&cols[i]);
+    for (size_t i = 0; i < N_ARRAY_STREAMS; i++) {
+        if (build_arrays(&array_streams[i], items, &cols[np]) < 0) {
+            opg_error("writer: a batch has malformed rows in stream %d",
+                      (int)array_streams[i].stream);
+            r = DB_BAD_DATA;
+            goto out;
+        }
+        np += array_streams[i].ncols;
+    }
+    for (int i = 0; i < np; i++) {
+        values[i] = cols[i].data;
+        lengths[i] = (int)cols[i].len;
+        formats[i] = 1;
+    }
+    res = PQexecPrepared(t->conn, "opg_array_merge", np, values, lengths, formats, 1);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        r = classify(t->conn, res);
+        opg_stats_add(&m_db_errors, 1);
+        OPG_LOG_EVERY(10, OPG_LOG_WARN, "writer: writing spans: %s", PQerrorMessage(t->conn));
+    }
+    PQclear(res);
+out:
+    for (int i = 0; i < N_ARRAY_PARAMS; i++)
+        opg_buf_release(&cols[i]);
+    return r;
+}
+
+/*
+ * Staging tables keep their rows across commits: an ON COMMIT DELETE ROWS
+ * table is truncated at every commit of a transaction that touched any
+ * temporary table, and truncating costs ~0.2 ms a table, more than writing
+ * a request. The rows are deleted instead (a few hundred), and the tables
+ * truncated once every TRUNCATE_EVERY transactions, outside the hot path.
+ */
+#define TRUNCATE_EVERY 256
+
 static enum db_result write_items(struct writer_thread *t, struct write_item *items)
 {
     int64_t t0 = opg_now_mono_ns();
+    struct opg_buf cleanup = OPG_BUF_INIT;
+    bool staged = false, arrays = false;
     enum db_result r;
 
+    for (struct write_item *it = items; it; it = it->next)
+        for (int s = 0; s < OPG_STREAM_COUNT; s++)
+            if (it->batch.n_rows[s]) {
+                if (is_array_stream(s))
+                    arrays = true;
+                else
+                    staged = true;
+            }
     if ((r = ensure_days(t, items)) != DB_OK)
         return r;
+    if (!staged) {
+        /* one statement: its own transaction */
+        if (arrays && (r = write_arrays(t, items)) != DB_OK)
+            return r;
+        goto committed;
+    }
     if ((r = exec_cmd(t->conn, "BEGIN", "BEGIN")) != DB_OK)
         return r;
     for (int s = 0; s < OPG_STREAM_COUNT; s++) {
         bool any = false;
 
+        if (is_array_stream(s))
+            continue;
         for (struct write_item *it = items; it && !any; it = it->next)
             any = it->batch.n_rows[s] > 0;
         if (!any)
             continue;
+        opg_buf_addf(&cleanup, "DELETE FROM %s;", streams[s].stage);
         if ((r = copy_in(t->conn, (enum opg_stream)s, items)) != DB_OK ||
             (streams[s].merge &&
              (r = exec_cmd(t->conn, streams[s].merge, streams[s].stage)) != DB_OK))
             goto out_rollback;
     }
+    if (arrays && (r = write_arrays(t, items)) != DB_OK)
+        goto out_rollback;
+    if (cleanup.len &&
+        (r = exec_cmd(t->conn, cleanup.data, "emptying the staging tables")) != DB_OK)
+        goto out_rollback;
     if ((r = exec_cmd(t->conn, "COMMIT", "COMMIT")) != DB_OK)
         goto out_rollback;
+    if (++t->txns_since_truncate >= TRUNCATE_EVERY) {
+        truncate_stages(t);
+        t->txns_since_truncate = 0;
+    }
+committed:
     opg_stats_observe_ns(&h_write, opg_now_mono_ns() - t0);
     opg_stats_add(&m_txns, 1);
+    opg_buf_release(&cleanup);
     return DB_OK;
 out_rollback:
+    opg_buf_release(&cleanup);
     if (PQstatus(t->conn) == CONNECTION_OK)
         exec_cmd(t->conn, "ROLLBACK", "ROLLBACK");
     return r;
@@ -459,9 +680,24 @@ static int connect_db(struct writer_thread *t)
     for (int s = 0; s < OPG_STREAM_COUNT; s++) {
         char sql[512];
 
-        snprintf(sql, sizeof(sql), "CREATE TEMP TABLE IF NOT EXISTS %s %s ON COMMIT DELETE ROWS",
-                 streams[s].stage, streams[s].create);
+        if (!streams[s].stage)
+            continue;
+        snprintf(sql, sizeof(sql), "CREATE TEMP TABLE IF NOT EXISTS %s %s", streams[s].stage,
+                 streams[s].create);
         if (exec_cmd(t->conn, sql, "creating a staging table") != DB_OK)
+            return -1;
+    }
+    {
+        PGresult *res = PQprepare(t->conn, "opg_array_merge", ARRAY_MERGE, 0, NULL);
+        bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+        if (!ok) {
+            opg_stats_add(&m_db_errors, 1);
+            OPG_LOG_EVERY(10, OPG_LOG_WARN, "writer: preparing the spans statement: %s",
+                          PQerrorMessage(t->conn));
+        }
+        PQclear(res);
+        if (!ok)
             return -1;
     }
     t->n_days = 0;
