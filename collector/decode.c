@@ -98,6 +98,10 @@ int opg_decode_signal(const struct collector *col, const ProtobufCMessageDescrip
     ret = opg_decode_export(col, desc, json_decode, body, len, json, &arena, &msg, err, errlen);
     if (ret)
         goto out_destroy_arena;
+    if (!json) {
+        opts.raw_body = (const uint8_t *)body;
+        opts.raw_len = len;
+    }
     codec = opg_codec_thread((int)col->cfg.zstd_level);
     if (!codec || encode(batch, msg, codec, &opts) < 0) {
         snprintf(err, errlen, "internal error while encoding the request");

@@ -60,6 +60,11 @@ struct opg_ingest_opts {
     const char *const *corr_keys; /* attribute keys whose values are correlation IDs */
     size_t n_corr_keys;
     int max_corr_len; /* longer values are not indexed */
+    /* The request as received, when it came as protobuf (else NULL): a block
+     * that holds the whole request stores these bytes instead of packing
+     * the decoded request again. */
+    const uint8_t *raw_body;
+    size_t raw_len;
 };
 
 struct opg_batch {

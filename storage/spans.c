@@ -100,6 +100,8 @@ struct block {
     otlp_rs_t *rs;       /* the current ResourceSpans view, NULL before the first */
     otlp_ss_t *ss;       /* the current ScopeSpans view */
     size_t rs_at, ss_at; /* which of the request's they stand for */
+    const uint8_t *raw;  /* the block is the whole request: these bytes are it */
+    size_t raw_len;
     ProtobufCBinaryData services[MAX_BLOCK_SERVICES];
     int n_services;
     struct part *parts;
@@ -324,22 +326,27 @@ static int block_flush(struct opg_batch *b, struct block *k, struct opg_codec *c
 {
     const ProtobufCBinaryData *sorted[MAX_BLOCK_SERVICES];
     ProtobufCBinaryData names[MAX_BLOCK_SERVICES];
-    size_t n =
-        opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(
-            &k->req);
+    const uint8_t *packed = k->raw;
+    size_t n, at;
     uint8_t h[16];
     int64_t id;
     struct opg_buf *r;
-    size_t at;
 
     if (!k->n_spans)
         return 0;
-    opg_buf_reset(scratch);
-    opg_buf_grow(scratch, n);
-    opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(
-        &k->req, (uint8_t *)scratch->data);
-    scratch->len = n;
-    opg_hash128(scratch->data, n, h);
+    if (!packed) {
+        n = opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(
+            &k->req);
+        opg_buf_reset(scratch);
+        opg_buf_grow(scratch, n);
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(
+            &k->req, (uint8_t *)scratch->data);
+        scratch->len = n;
+        packed = (const uint8_t *)scratch->data;
+    } else {
+        n = k->raw_len;
+    }
+    opg_hash128(packed, n, h);
     memcpy(&id, h, sizeof(id));
 
     r = opg_batch_row(b, OPG_STREAM_BLOCKS, 4);
@@ -347,7 +354,7 @@ static int block_flush(struct opg_batch *b, struct block *k, struct opg_codec *c
     opg_copy_int4(r, k->day);
     opg_copy_int4(r, (int32_t)k->n_spans);
     at = opg_copy_begin_field(r);
-    if (opg_codec_encode(codec, scratch->data, n, r) < 0)
+    if (opg_codec_encode(codec, packed, n, r) < 0)
         return -1;
     opg_copy_end_field(r, at);
 
@@ -450,6 +457,10 @@ int opg_spans_encode(struct opg_batch *b, const otlp_req_t *req, struct opg_code
         }
     }
 
+    /* One block for the whole request, as received: no repacking. */
+    bool whole = o->raw_body && n_days == 1 && !b->rejected && total <= OPG_BLOCK_MAX_SPANS &&
+                 req->n_resource_spans <= MAX_BLOCK_SERVICES;
+
     /* then the blocks of each day, in request order */
     for (int d = 0; d < n_days; d++) {
         left = 0;
@@ -478,6 +489,10 @@ int opg_spans_encode(struct opg_batch *b, const otlp_req_t *req, struct opg_code
                         service = service_index(&k, svc[i]);
                     }
                     block_add(b, &k, a, req, i, j, ss->spans[s], service, svc[i], o);
+                    if (whole) {
+                        k.raw = o->raw_body;
+                        k.raw_len = o->raw_len;
+                    }
                     left--;
                 }
             }
