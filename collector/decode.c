@@ -17,11 +17,19 @@
  * deeper, a histogram exemplar two). */
 #define DEPTH_BEFORE_VALUES 8
 
-static int check_limits(const struct collector *col, const ProtobufCMessage *msg, char *err,
-                        size_t errlen)
+/*
+ * No decoded string is longer than the body it came from (protobuf, or
+ * JSON whose escapes only shrink): within a body no longer than the limit,
+ * the lengths need no checking.
+ */
+static int check_limits(const struct collector *col, const ProtobufCMessage *msg, size_t body_len,
+                        char *err, size_t errlen)
 {
-    if (opg_pb_check_limits(msg, (size_t)col->cfg.max_attributes,
-                            (size_t)col->cfg.max_attribute_length, err, errlen) < 0)
+    size_t max_len = (size_t)col->cfg.max_attribute_length;
+
+    if (body_len <= max_len)
+        max_len = OPG_PB_NO_LENGTH_LIMIT;
+    if (opg_pb_check_limits(msg, (size_t)col->cfg.max_attributes, max_len, err, errlen) < 0)
         return MHD_HTTP_CONTENT_TOO_LARGE;
     return 0;
 }
@@ -44,7 +52,7 @@ int opg_decode_export(const struct collector *col, const ProtobufCMessageDescrip
             return MHD_HTTP_CONTENT_TOO_LARGE;
         if (rc != OPG_DECODE_OK)
             return MHD_HTTP_BAD_REQUEST;
-        return check_limits(col, *msg, err, errlen);
+        return check_limits(col, *msg, len, err, errlen);
     }
     /* protobuf-c's unpack recurses once per nesting level: check first */
     if (opg_pb_check_depth(desc, (const uint8_t *)body, len, DEPTH_BEFORE_VALUES + 2 * depth) < 0) {
@@ -56,7 +64,7 @@ int opg_decode_export(const struct collector *col, const ProtobufCMessageDescrip
         *msg = protobuf_c_message_unpack(desc, &al, len, (const uint8_t *)body);
     }
     if (*msg)
-        return check_limits(col, *msg, err, errlen);
+        return check_limits(col, *msg, len, err, errlen);
     if (opg_arena_exhausted(*arena)) {
         snprintf(err, errlen, "the request decodes to more memory than allowed");
         return MHD_HTTP_CONTENT_TOO_LARGE;

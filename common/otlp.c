@@ -197,7 +197,7 @@ int opg_pb_check_limits(const ProtobufCMessage *m, size_t max_attrs, size_t max_
                         return -1;
             } else if (f->type == PROTOBUF_C_TYPE_STRING) {
                 char *const *items = *(char *const *const *)(base + f->offset);
-                for (size_t k = 0; k < n; k++)
+                for (size_t k = 0; max_len != OPG_PB_NO_LENGTH_LIMIT && k < n; k++)
                     if (items[k] && strlen(items[k]) > max_len)
                         goto too_long;
             }
@@ -212,7 +212,7 @@ int opg_pb_check_limits(const ProtobufCMessage *m, size_t max_attrs, size_t max_
         }
         case PROTOBUF_C_TYPE_STRING: {
             const char *s = *(const char *const *)(base + f->offset);
-            if (s && strlen(s) > max_len)
+            if (max_len != OPG_PB_NO_LENGTH_LIMIT && s && strlen(s) > max_len)
                 goto too_long;
             break;
         }

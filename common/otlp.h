@@ -54,9 +54,11 @@ int opg_otlp_temporality_from_name(const char *s);
  * Checks a decoded message against the limits on what a client controls: at
  * most max_attrs entries in any attribute list (attributes,
  * filtered_attributes, metadata, kvlist values) and at most max_len bytes in
- * any string or bytes value. Returns 0, or -1 with a message in err.
- * Nesting must have been bounded already (opg_pb_check_depth).
+ * any string or bytes value (OPG_PB_NO_LENGTH_LIMIT: lengths unchecked).
+ * Returns 0, or -1 with a message in err. Nesting must have been bounded
+ * already (opg_pb_check_depth).
  */
+#define OPG_PB_NO_LENGTH_LIMIT SIZE_MAX
 int opg_pb_check_limits(const ProtobufCMessage *m, size_t max_attrs, size_t max_len, char *err,
                         size_t errlen);
 

@@ -452,8 +452,9 @@ static bool corr_value(const struct opg_ingest_opts *o,
 
     if (!kv->key || !v)
         return false;
+    /* the first byte first: called for every attribute of every span and record */
     for (size_t i = 0; i < o->n_corr_keys && !listed; i++)
-        listed = !strcmp(kv->key, o->corr_keys[i]);
+        listed = kv->key[0] == o->corr_keys[i][0] && !strcmp(kv->key, o->corr_keys[i]);
     if (!listed)
         return false;
     switch (v->value_case) {
