@@ -57,6 +57,7 @@ struct collector_config {
     long long retention_ms;
     long long db_budget;
     long long maintenance_interval_ms;
+    int discard; /* benchmarks: acknowledge and drop (no database) */
     const char *spool_dir;
     long long spool_max_size;
     long long spool_segment_size;

@@ -84,6 +84,11 @@ const struct opg_signal_route *opg_signal_route_by_path(const char *path)
 int opg_ingest_submit(struct collector *col, struct opg_batch *batch, opg_write_done_fn *done,
                       void *ctx)
 {
+    if (col->cfg.discard) {
+        opg_batch_release(batch);
+        done(ctx, 0);
+        return 0;
+    }
     if (col->spool)
         return opg_spool_append(col->spool, batch, done, ctx);
     return opg_writer_submit(col->writer, batch, done, ctx);
@@ -494,6 +499,11 @@ static enum MHD_Result first_call(struct collector *col, struct MHD_Connection *
         bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
         if (get && !strcmp(url, "/health"))
             return opg_http_health(conn, "otelpg-collector");
+        if (get && !strcmp(url, "/ready") && col->cfg.discard) {
+            struct opg_http_component c[1] = {
+                {"discard", true, "benchmark mode: nothing is stored"}};
+            return opg_http_ready(conn, c, 1);
+        }
         if (get && !strcmp(url, "/ready")) {
             struct opg_http_component c[4] = {{"postgresql", false, ""},
                                               {"database_budget", true, ""},

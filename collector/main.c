@@ -78,6 +78,9 @@ static const struct opg_option options[] = {
     {"maintenance-interval", "OTELPG_MAINTENANCE_INTERVAL", OPG_OPT_DURATION, "1h", 1000, 86400000,
      CFG(maintenance_interval_ms),
      "how often partitions are created ahead, old days dropped and the size measured"},
+    {"discard", "OTELPG_DISCARD", OPG_OPT_BOOL, "false", 0, 1, CFG(discard),
+     "benchmarks only: decode, check and encode every request as for storage, then drop it "
+     "and acknowledge it; no database is used and NOTHING IS STORED (bench/ingest.sh)"},
     {"spool-dir", "OTELPG_SPOOL_DIR", OPG_OPT_STR, "", 0, 0, CFG(spool_dir),
      "directory of the on-disk spool: exports are acknowledged once fsynced there and keep "
      "being accepted while PostgreSQL is down (empty: acknowledge after the commit)"},
@@ -216,20 +219,27 @@ int main(int argc, char **argv)
         return rc;
 
     split_keys(&col);
-    if (migrate_with_retry(&col) < 0)
-        return 1;
-
     opg_ingest_register_metrics();
     opg_grpc_register_metrics();
+    col.acks = opg_acks_create(col.cfg.ack_timeout_ms, opg_ingest_ack_answer);
+    col.grpc_acks = opg_acks_create(col.cfg.ack_timeout_ms, opg_grpc_ack_answer);
+    if (!col.acks || !col.grpc_acks)
+        return fail_startup(&col);
+    if (col.cfg.discard) {
+        opg_warn("--discard: every request is decoded and acknowledged, and then dropped: "
+                 "nothing is stored");
+        goto listen;
+    }
+    if (migrate_with_retry(&col) < 0)
+        return fail_startup(&col);
+
     wcfg.conninfo = col.cfg.db;
     wcfg.threads = (int)col.cfg.writer_threads;
     wcfg.queue_max_bytes = (size_t)col.cfg.queue_size;
     wcfg.txn_max_bytes = (size_t)col.cfg.txn_size;
     col.writer = opg_writer_create(&wcfg);
     col.monitor = opg_pg_monitor_create(col.cfg.db, "otelpg-collector", 1000);
-    col.acks = opg_acks_create(col.cfg.ack_timeout_ms, opg_ingest_ack_answer);
-    col.grpc_acks = opg_acks_create(col.cfg.ack_timeout_ms, opg_grpc_ack_answer);
-    if (!col.writer || !col.monitor || !col.acks || !col.grpc_acks)
+    if (!col.writer || !col.monitor)
         return fail_startup(&col);
     {
         struct opg_maintenance_config mcfg = {col.cfg.db, col.cfg.retention_ms, col.cfg.db_budget,
@@ -249,6 +259,7 @@ int main(int argc, char **argv)
             return fail_startup(&col);
     }
 
+listen:
     http.listen = col.cfg.listen;
     http.threads = (int)col.cfg.http_threads;
     http.max_connections = (unsigned)col.cfg.max_connections;

@@ -98,6 +98,8 @@ size_t opg_batch_bytes(const struct opg_batch *b)
  * and the bytes. What was rejected is not kept: it was answered already.
  */
 #define SERIAL_VERSION_STREAMS OPG_STREAM_COUNT
+/* Spools written before spans went into blocks have only the first eight. */
+#define SERIAL_OLD_STREAMS 8
 
 static void put(struct opg_buf *out, const void *p, size_t n)
 {
@@ -142,14 +144,15 @@ int opg_batch_deserialize(struct opg_batch *b, const void *data, size_t n)
 
     if (take(&p, &n, &sig, 1) < 0 || take(&p, &n, &nstreams, 1) < 0 ||
         take(&p, &n, &ndays, 2) < 0 || take(&p, &n, &items, 8) < 0 || sig > OPG_SIGNAL_METRICS ||
-        nstreams != SERIAL_VERSION_STREAMS || ndays > OPG_MAX_DAYS_PER_BATCH)
+        (nstreams != SERIAL_VERSION_STREAMS && nstreams != SERIAL_OLD_STREAMS) ||
+        ndays > OPG_MAX_DAYS_PER_BATCH)
         return -1;
     b->signal = (enum opg_signal)sig;
     b->n_items = items;
     b->n_days = ndays;
     if (take(&p, &n, b->days, sizeof(int32_t) * ndays) < 0)
         return -1;
-    for (int s = 0; s < OPG_STREAM_COUNT; s++) {
+    for (int s = 0; s < nstreams; s++) {
         uint64_t rows, len;
         if (take(&p, &n, &rows, 8) < 0 || take(&p, &n, &len, 8) < 0 || len > n)
             return -1;
@@ -292,6 +295,24 @@ void opg_copy_text(struct opg_buf *r, const char *s, size_t n)
     }
     at = opg_copy_begin_field(r);
     opg_text_sanitize(r, s, n);
+    opg_copy_end_field(r, at);
+}
+
+void opg_copy_text_array(struct opg_buf *r, const ProtobufCBinaryData *elems, size_t n)
+{
+    size_t at = opg_copy_begin_field(r);
+
+    /* array_recv: dimensions, has-nulls flag, element type (text), then per
+     * dimension its length and lower bound, then the elements */
+    opg_buf_add_be32(r, n ? 1 : 0);
+    opg_buf_add_be32(r, 0);
+    opg_buf_add_be32(r, 25);
+    if (n) {
+        opg_buf_add_be32(r, (uint32_t)n);
+        opg_buf_add_be32(r, 1);
+    }
+    for (size_t i = 0; i < n; i++)
+        opg_copy_text(r, (const char *)elems[i].data, elems[i].len);
     opg_copy_end_field(r, at);
 }
 

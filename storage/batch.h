@@ -40,6 +40,11 @@ enum opg_stream {
     OPG_STREAM_EXEMPLARS,    /* exemplars_stage: the columns of exemplars */
     OPG_STREAM_CORRELATIONS, /* correlations_stage: the columns of correlations */
     OPG_STREAM_OPERATIONS,   /* operations_stage: service, name, kind */
+    /* spans in blocks (migration 013): parts and RED rows are staged, then
+     * merged together with the blocks really inserted */
+    OPG_STREAM_PARTS,  /* parts_stage: the columns of trace_parts */
+    OPG_STREAM_RED,    /* red_stage: block_id and the columns of red */
+    OPG_STREAM_BLOCKS, /* blocks_stage: the columns of span_blocks */
     OPG_STREAM_COUNT
 };
 
@@ -119,6 +124,8 @@ void opg_copy_int2(struct opg_buf *r, int16_t v);
 void opg_copy_bool(struct opg_buf *r, bool v);
 void opg_copy_float8(struct opg_buf *r, double v);
 void opg_copy_null(struct opg_buf *r);
+/* A one-dimensional text[] of n elements (made fit for text like opg_copy_text). */
+void opg_copy_text_array(struct opg_buf *r, const ProtobufCBinaryData *elems, size_t n);
 void opg_copy_bytes(struct opg_buf *r, const void *p, size_t n);
 /* Text: made valid UTF-8 without NULs (a text column refuses anything else). */
 void opg_copy_text(struct opg_buf *r, const char *s, size_t n);

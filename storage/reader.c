@@ -11,6 +11,8 @@
 
 typedef Opentelemetry__Proto__Trace__V1__Span otlp_span_t;
 typedef Opentelemetry__Proto__Trace__V1__ResourceSpans otlp_rs_t;
+typedef Opentelemetry__Proto__Trace__V1__ScopeSpans otlp_ss_t;
+typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest otlp_req_t;
 
 void opg_trace_release(struct opg_trace *t)
 {
@@ -116,8 +118,9 @@ out:
     return ret;
 }
 
-int opg_reader_get_trace(PGconn *conn, struct opg_codec *codec, const uint8_t trace_id[16],
-                         size_t max_spans, struct opg_trace *out, char *err, size_t errlen)
+/* The trace from the rows of the tables before migration 013. */
+static int legacy_get_trace(PGconn *conn, struct opg_codec *codec, const uint8_t trace_id[16],
+                            size_t max_spans, struct opg_trace *out, char *err, size_t errlen)
 {
     const char *params[2];
     int lengths[2] = {16, 0};
@@ -131,8 +134,6 @@ int opg_reader_get_trace(PGconn *conn, struct opg_codec *codec, const uint8_t tr
     char *days;
     int status, rows;
 
-    memset(out, 0, sizeof(*out));
-    out->arena = opg_arena_create(TRACE_ARENA_LIMIT);
     days = trace_summary(conn, trace_id, out, err, errlen, &status);
     if (status != OPG_READ_FOUND)
         return status;
@@ -231,4 +232,275 @@ out:
     free(slots);
     opg_buf_release(&scratch);
     return status;
+}
+
+/* ---- spans in blocks ---------------------------------------------------------- */
+
+/* A span picked out of a block, and the resource + scope it came with. */
+struct picked {
+    otlp_span_t *span;
+    const otlp_rs_t *rs;
+    const otlp_ss_t *ss;
+    uint64_t origin; /* hash of the packed resource and scope */
+};
+
+struct out_origin {
+    uint64_t key;
+    otlp_rs_t *rs;
+    size_t n;
+};
+
+static int cmp_picked(const void *a, const void *b)
+{
+    const struct picked *x = a, *y = b;
+    uint64_t sx = x->span->start_time_unix_nano, sy = y->span->start_time_unix_nano;
+
+    if (sx != sy)
+        return sx < sy ? -1 : 1;
+    return memcmp(x->span->span_id.data, y->span->span_id.data, OPG_SPAN_ID_LEN);
+}
+
+static uint64_t origin_hash(const otlp_rs_t *rs, const otlp_ss_t *ss, struct opg_buf *tmp)
+{
+    otlp_rs_t r = *rs;
+    otlp_ss_t s = *ss, *one[1] = {&s};
+    size_t n;
+
+    s.n_spans = 0;
+    s.spans = NULL;
+    r.n_scope_spans = 1;
+    r.scope_spans = one;
+    n = opentelemetry__proto__trace__v1__resource_spans__get_packed_size(&r);
+    opg_buf_reset(tmp);
+    opg_buf_grow(tmp, n);
+    opentelemetry__proto__trace__v1__resource_spans__pack(&r, (uint8_t *)tmp->data);
+    return opg_hash64(tmp->data, n);
+}
+
+/* A set of span IDs (open addressing; a span stored twice is returned once). */
+struct idset8 {
+    uint64_t *slots; /* 0 = free; an all-zero span ID is never valid */
+    size_t cap, n;
+};
+
+static bool idset8_add(struct idset8 *s, const uint8_t id[8])
+{
+    uint64_t v;
+
+    memcpy(&v, id, 8);
+    if ((s->n + 1) * 2 > s->cap) {
+        struct idset8 g = {opg_xcalloc(s->cap ? s->cap * 2 : 64, 8), s->cap ? s->cap * 2 : 64, 0};
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->slots[i])
+                idset8_add(&g, (const uint8_t *)&s->slots[i]);
+        free(s->slots);
+        *s = g;
+    }
+    for (size_t i = (size_t)(v * 0x9e3779b97f4a7c15ULL >> 7) & (s->cap - 1);;
+         i = (i + 1) & (s->cap - 1)) {
+        if (!s->slots[i]) {
+            s->slots[i] = v;
+            s->n++;
+            return true;
+        }
+        if (s->slots[i] == v)
+            return false;
+    }
+}
+
+/* Appends to *picked the spans of trace_id found in block req. */
+static void pick_spans(const otlp_req_t *req, const uint8_t trace_id[16], struct idset8 *seen,
+                       struct picked **picked, size_t *n, size_t *cap, struct opg_buf *tmp)
+{
+    for (size_t i = 0; i < req->n_resource_spans; i++) {
+        const otlp_rs_t *rs = req->resource_spans[i];
+        for (size_t j = 0; j < rs->n_scope_spans; j++) {
+            const otlp_ss_t *ss = rs->scope_spans[j];
+            uint64_t origin = 0;
+            bool hashed = false;
+
+            for (size_t k = 0; k < ss->n_spans; k++) {
+                otlp_span_t *sp = ss->spans[k];
+
+                if (sp->trace_id.len != 16 || memcmp(sp->trace_id.data, trace_id, 16) ||
+                    sp->span_id.len != OPG_SPAN_ID_LEN || !idset8_add(seen, sp->span_id.data))
+                    continue;
+                if (!hashed) {
+                    origin = origin_hash(rs, ss, tmp);
+                    hashed = true;
+                }
+                if (*n == *cap) {
+                    *cap = *cap ? *cap * 2 : 64;
+                    *picked = opg_xrealloc(*picked, *cap * sizeof(**picked));
+                }
+                (*picked)[(*n)++] = (struct picked){sp, rs, ss, origin};
+            }
+        }
+    }
+}
+
+/* Groups the picked spans (sorted) by origin, in the order of their first span. */
+static int group_spans(struct opg_trace *out, struct picked *picked, size_t n)
+{
+    struct out_origin *o = opg_xcalloc(n ? n : 1, sizeof(*o));
+    size_t n_o = 0, i, x;
+    int ret = -1;
+
+    for (i = 0; i < n; i++) {
+        for (x = 0; x < n_o && o[x].key != picked[i].origin; x++)
+            ;
+        if (x == n_o) {
+            otlp_rs_t *rs = opg_arena_alloc(out->arena, sizeof(*rs));
+            otlp_ss_t *ss = opg_arena_alloc(out->arena, sizeof(*ss));
+            otlp_ss_t **one = opg_arena_alloc(out->arena, sizeof(*one));
+            if (!rs || !ss || !one)
+                goto out;
+            *rs = *picked[i].rs;
+            *ss = *picked[i].ss;
+            ss->n_spans = 0;
+            one[0] = ss;
+            rs->scope_spans = one;
+            rs->n_scope_spans = 1;
+            o[n_o++] = (struct out_origin){picked[i].origin, rs, 0};
+        }
+        o[x].n++;
+    }
+    out->rs = opg_arena_alloc(out->arena, (n_o ? n_o : 1) * sizeof(*out->rs));
+    if (!out->rs)
+        goto out;
+    for (x = 0; x < n_o; x++) {
+        otlp_ss_t *ss = o[x].rs->scope_spans[0];
+        ss->spans = opg_arena_alloc(out->arena, o[x].n * sizeof(*ss->spans));
+        if (!ss->spans)
+            goto out;
+        out->rs[x] = o[x].rs;
+    }
+    out->n_rs = n_o;
+    for (i = 0; i < n; i++) {
+        for (x = 0; o[x].key != picked[i].origin; x++)
+            ;
+        otlp_ss_t *ss = o[x].rs->scope_spans[0];
+        ss->spans[ss->n_spans++] = picked[i].span;
+    }
+    out->n_spans = n;
+    ret = 0;
+out:
+    free(o);
+    return ret;
+}
+
+static int blocks_get_trace(PGconn *conn, struct opg_codec *codec, const uint8_t trace_id[16],
+                            size_t max_spans, struct opg_trace *out, char *err, size_t errlen)
+{
+    const char *params[2] = {(const char *)trace_id, NULL};
+    int lengths[2] = {16, 0};
+    int formats[2] = {1, 0};
+    struct opg_buf ids = OPG_BUF_INIT, days = OPG_BUF_INIT, scratch = OPG_BUF_INIT,
+                   tmp = OPG_BUF_INIT;
+    struct idset8 seen = {0};
+    struct picked *picked = NULL;
+    size_t n_picked = 0, cap = 0;
+    int status = OPG_READ_ERROR;
+    PGresult *res;
+
+    res = PQexecParams(conn,
+                       "SELECT block_id, day, start_ns, end_ns, root_service, root_name"
+                       " FROM trace_parts WHERE trace_id = $1 ORDER BY root_service, root_name",
+                       1, NULL, params, lengths, formats, 1);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        set_err(err, errlen, "reading the trace's parts", conn);
+        goto out;
+    }
+    if (PQntuples(res) == 0) {
+        status = OPG_READ_NOT_FOUND;
+        goto out;
+    }
+    out->start_ns = INT64_MAX;
+    out->end_ns = INT64_MIN;
+    opg_buf_addch(&ids, '{');
+    opg_buf_addch(&days, '{');
+    for (int r = 0; r < PQntuples(res); r++) {
+        int64_t start = opg_pg_int8(PQgetvalue(res, r, 2)),
+                end = opg_pg_int8(PQgetvalue(res, r, 3));
+
+        opg_buf_addf(&ids, "%s%lld", r ? "," : "", (long long)opg_pg_int8(PQgetvalue(res, r, 0)));
+        opg_buf_addf(&days, "%s%d", r ? "," : "", (int)opg_pg_int4(PQgetvalue(res, r, 1)));
+        if (start < out->start_ns)
+            out->start_ns = start;
+        if (end > out->end_ns)
+            out->end_ns = end;
+        if (!out->root_service[0] && !PQgetisnull(res, r, 4)) {
+            snprintf(out->root_service, sizeof(out->root_service), "%.*s", PQgetlength(res, r, 4),
+                     PQgetvalue(res, r, 4));
+            snprintf(out->root_name, sizeof(out->root_name), "%.*s", PQgetlength(res, r, 5),
+                     PQgetvalue(res, r, 5));
+        }
+    }
+    opg_buf_addch(&ids, '}');
+    opg_buf_addch(&days, '}');
+    PQclear(res);
+
+    params[0] = ids.data;
+    params[1] = days.data;
+    res = PQexecParams(conn,
+                       "SELECT payload FROM span_blocks"
+                       " WHERE id = ANY($1::bigint[]) AND day = ANY($2::integer[])",
+                       2, NULL, params, NULL, NULL, 1);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        set_err(err, errlen, "reading the trace's blocks", conn);
+        goto out;
+    }
+    for (int r = 0; r < PQntuples(res); r++) {
+        otlp_req_t *req =
+            opg_block_decode(out->arena, codec, (const uint8_t *)PQgetvalue(res, r, 0),
+                             (size_t)PQgetlength(res, r, 0), &scratch);
+        if (!req) {
+            snprintf(err, errlen, "a stored block of this trace is corrupt or too large");
+            goto out;
+        }
+        pick_spans(req, trace_id, &seen, &picked, &n_picked, &cap, &tmp);
+    }
+    if (!n_picked) {
+        status = OPG_READ_NOT_FOUND; /* parts without blocks: none here */
+        goto out;
+    }
+    /* the summary counts what is really there, each span once */
+    out->span_count = (int64_t)n_picked;
+    for (size_t i = 0; i < n_picked; i++)
+        out->error_count += picked[i].span->status && picked[i].span->status->code == 2;
+    qsort(picked, n_picked, sizeof(*picked), cmp_picked);
+    if (n_picked > max_spans) {
+        out->truncated = true;
+        n_picked = max_spans;
+    }
+    if (group_spans(out, picked, n_picked) < 0) {
+        snprintf(err, errlen, "the trace is too large to load");
+        goto out;
+    }
+    status = OPG_READ_FOUND;
+out:
+    PQclear(res);
+    free(picked);
+    free(seen.slots);
+    opg_buf_release(&ids);
+    opg_buf_release(&days);
+    opg_buf_release(&scratch);
+    opg_buf_release(&tmp);
+    return status;
+}
+
+int opg_reader_get_trace(PGconn *conn, struct opg_codec *codec, const uint8_t trace_id[16],
+                         size_t max_spans, struct opg_trace *out, char *err, size_t errlen)
+{
+    int status;
+
+    memset(out, 0, sizeof(*out));
+    out->arena = opg_arena_create(TRACE_ARENA_LIMIT);
+    status = blocks_get_trace(conn, codec, trace_id, max_spans, out, err, errlen);
+    if (status != OPG_READ_NOT_FOUND)
+        return status;
+    struct opg_arena *a = out->arena;
+    memset(out, 0, sizeof(*out));
+    out->arena = a;
+    return legacy_get_trace(conn, codec, trace_id, max_spans, out, err, errlen);
 }

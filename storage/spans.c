@@ -1,12 +1,15 @@
 #include "spans.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#define SPAN_COLUMNS 12
 /* A stored payload never decodes to more than this (a span is bounded by the
  * request size limit long before). */
 #define MAX_DECODED_PAYLOAD (64u << 20)
+/* A block holds at most one request's spans, however large requests are made. */
+#define MAX_DECODED_BLOCK (1u << 30)
 
 typedef Opentelemetry__Proto__Trace__V1__Span otlp_span_t;
 
@@ -49,119 +52,421 @@ static void note_operation(struct opg_batch *b, const ProtobufCBinaryData *servi
     opg_copy_int2(r, kind);
 }
 
-/*
- * The payload keeps what the columns do not hold exactly: a name that had to
- * be sanitised for its text column, and enum values outside smallint.
- */
-static int encode_span(struct opg_batch *b, const otlp_span_t *s, int64_t origin_id,
-                       const Opentelemetry__Proto__Resource__V1__Resource *resource,
-                       ProtobufCBinaryData service, struct opg_codec *codec,
-                       const struct opg_ingest_opts *o, struct opg_buf *scratch)
+/* ---- spans into blocks ------------------------------------------------------ */
+
+typedef Opentelemetry__Proto__Trace__V1__ResourceSpans otlp_rs_t;
+typedef Opentelemetry__Proto__Trace__V1__ScopeSpans otlp_ss_t;
+typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest otlp_req_t;
+
+uint64_t opg_span_name_bloom(const char *name, size_t len)
 {
-    otlp_span_t rest = *s;
-    Opentelemetry__Proto__Trace__V1__Status st = OPENTELEMETRY__PROTO__TRACE__V1__STATUS__INIT;
-    int code = s->status ? (int)s->status->code : 0;
-    bool kind_fits = s->kind >= 0 && s->kind <= INT16_MAX;
-    bool code_fits = code >= 0 && code <= INT16_MAX;
-    const char *name = s->name ? s->name : "";
-    bool name_fits = opg_text_clean(name, strlen(name));
-    int32_t day = opg_batch_day(b, s->start_time_unix_nano, o);
-    struct opg_buf *r;
+    uint64_t h = opg_hash64(name, len);
 
-    rest.trace_id.len = 0;
-    rest.span_id.len = 0;
-    rest.parent_span_id.len = 0;
-    rest.start_time_unix_nano = 0;
-    rest.end_time_unix_nano = 0;
-    if (kind_fits)
-        rest.kind = 0;
-    if (name_fits)
-        rest.name = (char *)"";
-    rest.status = NULL;
-    if (s->status) {
-        st = *s->status;
-        if (code_fits)
-            st.code = 0;
-        rest.status = &st; /* kept even when empty: its presence is part of the span */
-    }
+    return (1ULL << (h & 63)) | (1ULL << ((h >> 6) & 63));
+}
 
-    /* The columns hold start and duration within int64 so that SQL can add
-     * them; a span whose times do not fit (end before start, or past 2262)
-     * keeps its exact times in the payload instead. */
-    uint64_t start = s->start_time_unix_nano, end = s->end_time_unix_nano;
-    bool times_fit = start <= (uint64_t)INT64_MAX && end >= start && end <= (uint64_t)INT64_MAX;
-    if (!times_fit) {
-        rest.start_time_unix_nano = start;
-        rest.end_time_unix_nano = end;
-        if (start > (uint64_t)INT64_MAX)
-            start = (uint64_t)INT64_MAX;
-        end = start;
-    }
+/* The trace's spans in the block being built, summed up: a trace_parts row. */
+struct part {
+    uint8_t trace_id[16];
+    bool used;
+    int64_t start_ns, end_ns, longest_ns;
+    uint64_t name_bloom;
+    uint64_t services; /* bit i: the block's service i */
+    int32_t span_count, error_count;
+    uint16_t kinds;
+    int root_service; /* index into the block's services, -1 until the root span */
+    const char *root_name;
+};
 
-    r = opg_batch_row(b, OPG_STREAM_SPANS, SPAN_COLUMNS);
-    opg_copy_int8(r, (int64_t)start);
-    opg_copy_int8(r, (int64_t)(end - start));
-    opg_copy_int8(r, origin_id);
-    opg_copy_int4(r, day);
-    opg_copy_int2(r, kind_fits ? (int16_t)s->kind : 0);
-    opg_copy_int2(r, code_fits ? (int16_t)code : 0);
-    opg_copy_bytes(r, s->trace_id.data, s->trace_id.len);
-    opg_copy_bytes(r, s->span_id.data, s->span_id.len);
-    if (s->parent_span_id.len)
-        opg_copy_bytes(r, s->parent_span_id.data, s->parent_span_id.len);
-    else
-        opg_copy_null(r);
-    opg_copy_text(r, (const char *)service.data, service.len);
-    opg_copy_text(r, name, strlen(name));
-    if (opg_copy_payload(r, codec, &rest.base, scratch) < 0)
+/* A RED row of the block: server and consumer spans by 10 s bucket,
+ * service, operation, kind and latency bucket. */
+struct red {
+    bool used;
+    int64_t bucket_ns;
+    int service;
+    const char *name;
+    int16_t kind, latency_bucket;
+    int64_t calls, errors;
+    double duration_sum;
+};
+
+#define MAX_BLOCK_SERVICES 64
+
+struct block {
+    int32_t day;
+    size_t n_spans;
+    /* the block as an OTLP request whose parts point into the decoded one */
+    otlp_req_t req;
+    otlp_rs_t *rs;       /* the current ResourceSpans view, NULL before the first */
+    otlp_ss_t *ss;       /* the current ScopeSpans view */
+    size_t rs_at, ss_at; /* which of the request's they stand for */
+    ProtobufCBinaryData services[MAX_BLOCK_SERVICES];
+    int n_services;
+    struct part *parts;
+    size_t parts_cap; /* a power of two */
+    struct red *red;
+    size_t red_cap;
+};
+
+/* Where one span of the request goes. */
+struct span_plan {
+    int32_t day;
+    bool ok;
+};
+
+static size_t pow2_at_least(size_t n)
+{
+    size_t p = 16;
+
+    while (p < n)
+        p <<= 1;
+    return p;
+}
+
+static void block_start(struct block *k, struct opg_arena *a, int32_t day, size_t max_spans,
+                        size_t n_rs)
+{
+    memset(k, 0, sizeof(*k));
+    opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(&k->req);
+    k->day = day;
+    k->req.resource_spans = opg_arena_alloc(a, n_rs * sizeof(*k->req.resource_spans));
+    k->parts_cap = pow2_at_least(2 * max_spans);
+    k->parts = opg_xcalloc(k->parts_cap, sizeof(*k->parts));
+    k->red_cap = pow2_at_least(2 * max_spans);
+    k->red = opg_xcalloc(k->red_cap, sizeof(*k->red));
+}
+
+static void block_release(struct block *k)
+{
+    free(k->parts);
+    free(k->red);
+    k->parts = NULL;
+    k->red = NULL;
+}
+
+static int service_index(struct block *k, ProtobufCBinaryData svc)
+{
+    for (int i = 0; i < k->n_services; i++)
+        if (k->services[i].len == svc.len && !memcmp(k->services[i].data, svc.data, svc.len))
+            return i;
+    if (k->n_services == MAX_BLOCK_SERVICES)
         return -1;
-    opg_batch_add_correlations(b, o, s->attributes, s->n_attributes, resource, OPG_CORR_TRACE,
-                               s->trace_id.data, s->trace_id.len, (int64_t)start, day);
-    note_operation(b, &service, name, kind_fits ? (int16_t)s->kind : 0);
+    k->services[k->n_services] = svc;
+    return k->n_services++;
+}
+
+static struct part *part_for(struct block *k, const uint8_t id[16])
+{
+    uint64_t h;
+    size_t i;
+
+    memcpy(&h, id + 8, sizeof(h));
+    for (i = (size_t)h & (k->parts_cap - 1);; i = (i + 1) & (k->parts_cap - 1)) {
+        struct part *p = &k->parts[i];
+        if (!p->used) {
+            p->used = true;
+            memcpy(p->trace_id, id, 16);
+            p->start_ns = INT64_MAX;
+            p->end_ns = INT64_MIN;
+            p->root_service = -1;
+            return p;
+        }
+        if (!memcmp(p->trace_id, id, 16))
+            return p;
+    }
+}
+
+static int latency_bucket(int64_t duration_ns)
+{
+    double us = (double)(duration_ns < 1000 ? 1000 : duration_ns) / 1000.0;
+    int b = (int)floor(4.0 * log2(us));
+
+    return b > 127 ? 127 : b;
+}
+
+static void red_add(struct block *k, int64_t start_ns, int64_t duration_ns, int service,
+                    const char *name, int16_t kind, bool error)
+{
+    int64_t bucket = start_ns / 10000000000LL * 10000000000LL;
+    int16_t lb = (int16_t)latency_bucket(duration_ns);
+    uint64_t h = opg_hash64(name, strlen(name)) ^ ((uint64_t)bucket * 0x9e3779b97f4a7c15ULL) ^
+                 ((uint64_t)service << 32) ^ ((uint64_t)kind << 8) ^ (uint64_t)lb;
+
+    for (size_t i = (size_t)h & (k->red_cap - 1);; i = (i + 1) & (k->red_cap - 1)) {
+        struct red *r = &k->red[i];
+        if (!r->used) {
+            *r = (struct red){.used = true,
+                              .bucket_ns = bucket,
+                              .service = service,
+                              .name = name,
+                              .kind = kind,
+                              .latency_bucket = lb};
+        } else if (r->bucket_ns != bucket || r->service != service || r->kind != kind ||
+                   r->latency_bucket != lb || strcmp(r->name, name)) {
+            continue;
+        }
+        r->calls++;
+        r->errors += error;
+        r->duration_sum += (double)duration_ns;
+        return;
+    }
+}
+
+/*
+ * Adds span s (of the request's resource i, scope j) to block k: its view
+ * of the request, its trace's part, its RED row, its correlation IDs and
+ * its operation. The caller checked that the service fits.
+ */
+static void block_add(struct opg_batch *b, struct block *k, struct opg_arena *a,
+                      const otlp_req_t *req, size_t i, size_t j, const otlp_span_t *s, int service,
+                      ProtobufCBinaryData svc, const struct opg_ingest_opts *o)
+{
+    const otlp_rs_t *rs = req->resource_spans[i];
+    const otlp_ss_t *ss = rs->scope_spans[j];
+    int code = s->status ? (int)s->status->code : 0;
+    int16_t kind = s->kind >= 0 && s->kind <= INT16_MAX ? (int16_t)s->kind : 0;
+    const char *name = s->name ? s->name : "";
+    struct part *p;
+
+    if (!k->rs || k->rs_at != i) {
+        k->rs = opg_arena_alloc(a, sizeof(*k->rs));
+        *k->rs = *rs;
+        k->rs->scope_spans = opg_arena_alloc(a, rs->n_scope_spans * sizeof(*k->rs->scope_spans));
+        k->rs->n_scope_spans = 0;
+        k->req.resource_spans[k->req.n_resource_spans++] = k->rs;
+        k->rs_at = i;
+        k->ss = NULL;
+    }
+    if (!k->ss || k->ss_at != j) {
+        k->ss = opg_arena_alloc(a, sizeof(*k->ss));
+        *k->ss = *ss;
+        k->ss->spans = opg_arena_alloc(a, ss->n_spans * sizeof(*k->ss->spans));
+        k->ss->n_spans = 0;
+        k->rs->scope_spans[k->rs->n_scope_spans++] = k->ss;
+        k->ss_at = j;
+    }
+    k->ss->spans[k->ss->n_spans++] = (otlp_span_t *)s;
+    k->n_spans++;
+
+    /* Times kept within int64 so that SQL can compare them; the exact ones
+     * are in the block. */
+    uint64_t start = s->start_time_unix_nano, end = s->end_time_unix_nano;
+    if (start > (uint64_t)INT64_MAX)
+        start = (uint64_t)INT64_MAX;
+    if (end < start || end > (uint64_t)INT64_MAX)
+        end = start;
+    int64_t duration = (int64_t)(end - start);
+
+    p = part_for(k, s->trace_id.data);
+    if ((int64_t)start < p->start_ns)
+        p->start_ns = (int64_t)start;
+    if ((int64_t)end > p->end_ns)
+        p->end_ns = (int64_t)end;
+    if (duration > p->longest_ns)
+        p->longest_ns = duration;
+    p->name_bloom |= opg_span_name_bloom(name, strlen(name));
+    p->services |= 1ULL << service;
+    p->span_count++;
+    p->error_count += code == 2;
+    if (kind <= 5)
+        p->kinds |= (uint16_t)(1u << kind);
+    if (!s->parent_span_id.len && p->root_service < 0) {
+        p->root_service = service;
+        p->root_name = name;
+    }
+    if (kind == 2 || kind == 5)
+        red_add(k, (int64_t)start, duration, service, name, kind, code == 2);
+    opg_batch_add_correlations(b, o, s->attributes, s->n_attributes, rs->resource, OPG_CORR_TRACE,
+                               s->trace_id.data, s->trace_id.len, (int64_t)start, k->day);
+    note_operation(b, &svc, name, kind);
     b->n_items++;
+}
+
+static int cmp_service(const void *a, const void *b)
+{
+    const ProtobufCBinaryData *x = *(const ProtobufCBinaryData *const *)a;
+    const ProtobufCBinaryData *y = *(const ProtobufCBinaryData *const *)b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->data, y->data, n);
+
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* Packs, hashes and compresses block k and adds its rows. */
+static int block_flush(struct opg_batch *b, struct block *k, struct opg_codec *codec,
+                       struct opg_buf *scratch)
+{
+    const ProtobufCBinaryData *sorted[MAX_BLOCK_SERVICES];
+    ProtobufCBinaryData names[MAX_BLOCK_SERVICES];
+    size_t n =
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(
+            &k->req);
+    uint8_t h[16];
+    int64_t id;
+    struct opg_buf *r;
+    size_t at;
+
+    if (!k->n_spans)
+        return 0;
+    opg_buf_reset(scratch);
+    opg_buf_grow(scratch, n);
+    opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(
+        &k->req, (uint8_t *)scratch->data);
+    scratch->len = n;
+    opg_hash128(scratch->data, n, h);
+    memcpy(&id, h, sizeof(id));
+
+    r = opg_batch_row(b, OPG_STREAM_BLOCKS, 4);
+    opg_copy_int8(r, id);
+    opg_copy_int4(r, k->day);
+    opg_copy_int4(r, (int32_t)k->n_spans);
+    at = opg_copy_begin_field(r);
+    if (opg_codec_encode(codec, scratch->data, n, r) < 0)
+        return -1;
+    opg_copy_end_field(r, at);
+
+    /* a part's services, sorted by name: the block's services in name order */
+    for (int i = 0; i < k->n_services; i++)
+        sorted[i] = &k->services[i];
+    qsort(sorted, (size_t)k->n_services, sizeof(*sorted), cmp_service);
+
+    for (size_t i = 0; i < k->parts_cap; i++) {
+        const struct part *p = &k->parts[i];
+        size_t n_names = 0;
+
+        if (!p->used)
+            continue;
+        for (int s = 0; s < k->n_services; s++)
+            if (p->services & (1ULL << (sorted[s] - k->services)))
+                names[n_names++] = *sorted[s];
+        r = opg_batch_row(b, OPG_STREAM_PARTS, 13);
+        opg_copy_int8(r, p->start_ns);
+        opg_copy_int8(r, p->end_ns);
+        opg_copy_int8(r, id);
+        opg_copy_int8(r, (int64_t)p->name_bloom);
+        opg_copy_int8(r, p->longest_ns);
+        opg_copy_int4(r, k->day);
+        opg_copy_int4(r, p->span_count);
+        opg_copy_int4(r, p->error_count);
+        opg_copy_int2(r, (int16_t)p->kinds);
+        opg_copy_bytes(r, p->trace_id, 16);
+        opg_copy_text_array(r, names, n_names);
+        if (p->root_service >= 0) {
+            opg_copy_text(r, (const char *)k->services[p->root_service].data,
+                          k->services[p->root_service].len);
+            opg_copy_text(r, p->root_name, strlen(p->root_name));
+        } else {
+            opg_copy_null(r);
+            opg_copy_null(r);
+        }
+    }
+    for (size_t i = 0; i < k->red_cap; i++) {
+        const struct red *d = &k->red[i];
+
+        if (!d->used)
+            continue;
+        r = opg_batch_row(b, OPG_STREAM_RED, 10);
+        opg_copy_int8(r, id);
+        opg_copy_int8(r, d->bucket_ns);
+        opg_copy_int4(r, k->day);
+        opg_copy_text(r, (const char *)k->services[d->service].data, k->services[d->service].len);
+        opg_copy_text(r, d->name, strlen(d->name));
+        opg_copy_int2(r, d->kind);
+        opg_copy_int2(r, d->latency_bucket);
+        opg_copy_int8(r, d->calls);
+        opg_copy_int8(r, d->errors);
+        opg_copy_float8(r, d->duration_sum);
+    }
     return 0;
 }
 
-int opg_spans_encode(
-    struct opg_batch *b,
-    const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req,
-    struct opg_codec *codec, const struct opg_ingest_opts *o)
+int opg_spans_encode(struct opg_batch *b, const otlp_req_t *req, struct opg_codec *codec,
+                     const struct opg_ingest_opts *o)
 {
+    struct opg_arena *a = opg_arena_create(SIZE_MAX);
     struct opg_buf scratch = OPG_BUF_INIT;
-    int ret = -1;
+    struct span_plan *plan;
+    ProtobufCBinaryData *svc;
+    size_t total = 0, at, left;
+    int32_t days[OPG_MAX_DAYS_PER_BATCH];
+    int n_days = 0, ret = -1;
+    struct block k = {0};
 
+    for (size_t i = 0; i < req->n_resource_spans; i++)
+        for (size_t j = 0; j < req->resource_spans[i]->n_scope_spans; j++)
+            total += req->resource_spans[i]->scope_spans[j]->n_spans;
+    plan = opg_xcalloc(total ? total : 1, sizeof(*plan));
+    svc = opg_xcalloc(req->n_resource_spans ? req->n_resource_spans : 1, sizeof(*svc));
+
+    /* which spans are valid, and the day each goes to */
+    at = 0;
     for (size_t i = 0; i < req->n_resource_spans; i++) {
-        const Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = req->resource_spans[i];
-        /* looked up once per resource, not once per span */
-        ProtobufCBinaryData service = opg_resource_service(rs->resource);
+        const otlp_rs_t *rs = req->resource_spans[i];
 
+        svc[i] = opg_resource_service(rs->resource); /* once per resource */
         for (size_t j = 0; j < rs->n_scope_spans; j++) {
-            const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = rs->scope_spans[j];
-            int64_t origin_id = 0;
-            bool have_origin = false;
-
-            for (size_t k = 0; k < ss->n_spans; k++) {
-                const char *why = span_invalid(ss->spans[k]);
+            const otlp_ss_t *ss = rs->scope_spans[j];
+            for (size_t s = 0; s < ss->n_spans; s++, at++) {
+                const char *why = span_invalid(ss->spans[s]);
+                int d;
 
                 if (why) {
                     opg_batch_reject(b, why);
                     continue;
                 }
-                if (!have_origin) {
-                    if (opg_batch_add_origin(b, rs->resource, rs->schema_url, ss->scope,
-                                             ss->schema_url, codec, &scratch, &origin_id) < 0)
-                        goto out;
-                    have_origin = true;
-                }
-                if (encode_span(b, ss->spans[k], origin_id, rs->resource, service, codec, o,
-                                &scratch) < 0)
-                    goto out;
+                plan[at].ok = true;
+                plan[at].day = opg_batch_day(b, ss->spans[s]->start_time_unix_nano, o);
+                for (d = 0; d < n_days && days[d] != plan[at].day; d++)
+                    ;
+                if (d == n_days && n_days < OPG_MAX_DAYS_PER_BATCH)
+                    days[n_days++] = plan[at].day;
             }
         }
     }
+
+    /* then the blocks of each day, in request order */
+    for (int d = 0; d < n_days; d++) {
+        left = 0;
+        for (size_t x = 0; x < total; x++)
+            left += plan[x].ok && plan[x].day == days[d];
+        block_start(&k, a, days[d], left < OPG_BLOCK_MAX_SPANS ? left : OPG_BLOCK_MAX_SPANS,
+                    req->n_resource_spans);
+        at = 0;
+        for (size_t i = 0; i < req->n_resource_spans; i++) {
+            const otlp_rs_t *rs = req->resource_spans[i];
+            for (size_t j = 0; j < rs->n_scope_spans; j++) {
+                const otlp_ss_t *ss = rs->scope_spans[j];
+                for (size_t s = 0; s < ss->n_spans; s++, at++) {
+                    int service;
+
+                    if (!plan[at].ok || plan[at].day != days[d])
+                        continue;
+                    service = service_index(&k, svc[i]);
+                    if (k.n_spans == OPG_BLOCK_MAX_SPANS || service < 0) {
+                        if (block_flush(b, &k, codec, &scratch) < 0)
+                            goto out;
+                        block_release(&k);
+                        block_start(&k, a, days[d],
+                                    left < OPG_BLOCK_MAX_SPANS ? left : OPG_BLOCK_MAX_SPANS,
+                                    req->n_resource_spans);
+                        service = service_index(&k, svc[i]);
+                    }
+                    block_add(b, &k, a, req, i, j, ss->spans[s], service, svc[i], o);
+                    left--;
+                }
+            }
+        }
+        if (block_flush(b, &k, codec, &scratch) < 0)
+            goto out;
+        block_release(&k);
+    }
     ret = 0;
 out:
+    block_release(&k);
+    free(plan);
+    free(svc);
     opg_buf_release(&scratch);
+    opg_arena_destroy(a);
     return ret;
 }
 
@@ -230,4 +535,16 @@ opg_origin_decode(struct opg_arena *arena, struct opg_codec *codec, const uint8_
     if (!rs || rs->n_scope_spans != 1)
         return NULL;
     return rs;
+}
+
+Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *
+opg_block_decode(struct opg_arena *arena, struct opg_codec *codec, const uint8_t *payload,
+                 size_t len, struct opg_buf *scratch)
+{
+    ProtobufCAllocator al = opg_arena_pb_allocator(arena);
+
+    if (opg_codec_decode(codec, payload, len, MAX_DECODED_BLOCK, scratch) < 0)
+        return NULL;
+    return opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+        &al, scratch->len, (const uint8_t *)scratch->data);
 }

@@ -1,11 +1,14 @@
 /*
- * Spans as rows: the encoding the collector hands to the writer, and the
+ * Spans in blocks: the encoding the collector hands to the writer, and the
  * decoding the query API uses to rebuild the spans exactly as received.
  *
- * A request becomes rows of a batch (batch.h): one per span, one per
- * distinct resource + scope ("origin"), and one per correlation ID a span
- * or its resource carries. Encoding runs on the HTTP threads, so the writer
- * threads only stream bytes into PostgreSQL.
+ * A request becomes rows of a batch (batch.h): its spans are cut into
+ * blocks (one day's spans, at most OPG_BLOCK_MAX_SPANS and 64 services per
+ * block), each packed as one OTLP TracesData message and compressed as a
+ * whole; a trace_parts row per trace and block sums up that trace's spans
+ * in the block for queries (migration 013); RED rows, correlation IDs and
+ * operations are added as before. Encoding runs on the HTTP threads, so the
+ * writer threads only stream bytes into PostgreSQL.
  */
 #ifndef OPG_SPANS_H
 #define OPG_SPANS_H
@@ -19,6 +22,9 @@
 #include "codec.h"
 #include "otlp.h"
 
+/* Spans per block at most: what reading one trace out of a block may cost. */
+#define OPG_BLOCK_MAX_SPANS 2048
+
 /*
  * Validates and encodes every span of req into b (which must be freshly
  * initialised). Spans with invalid IDs are counted in b->rejected and left
@@ -29,6 +35,23 @@ int opg_spans_encode(
     struct opg_batch *b,
     const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req,
     struct opg_codec *codec, const struct opg_ingest_opts *o);
+
+/*
+ * trace_parts.name_bloom: two bits of 64 per span name. A search for an
+ * operation reads only parts whose bloom has the name's bits.
+ */
+uint64_t opg_span_name_bloom(const char *name, size_t len);
+
+/*
+ * Decodes a span_blocks payload: a TracesData message, read here as the
+ * request type (same wire format), allocated from arena. scratch is reused
+ * between calls. NULL if the payload is corrupt or the arena is exhausted.
+ */
+Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *
+opg_block_decode(struct opg_arena *arena, struct opg_codec *codec, const uint8_t *payload,
+                 size_t len, struct opg_buf *scratch);
+
+/* ---- spans as rows: the storage before migration 013, still read ---------- */
 
 /* A stored span row, as the reader fetches it (all pointers borrowed). */
 struct opg_span_row {

@@ -258,6 +258,31 @@ static const struct stream_sql streams[OPG_STREAM_COUNT] = {
                                "INSERT INTO operations (service, name, kind)"
                                " SELECT DISTINCT service, name, kind FROM operations_stage"
                                " ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING"},
+    /* Parts and RED rows are only staged: the blocks merge moves those of the
+     * blocks it really inserted, so that a replayed block counts nothing. */
+    [OPG_STREAM_PARTS] = {"parts_stage", "(LIKE trace_parts)", NULL},
+    [OPG_STREAM_RED] = {"red_stage",
+                        "(block_id bigint, bucket_ns bigint, day integer, service text,"
+                        " operation text, kind smallint, latency_bucket smallint, calls bigint,"
+                        " errors bigint, duration_sum double precision)",
+                        NULL},
+    [OPG_STREAM_BLOCKS] =
+        {"blocks_stage", "(LIKE span_blocks)",
+         "WITH ins AS ("
+         " INSERT INTO span_blocks SELECT * FROM blocks_stage ON CONFLICT DO NOTHING"
+         " RETURNING id, day),"
+         " parts AS ("
+         " INSERT INTO trace_parts SELECT p.* FROM parts_stage p"
+         " JOIN ins ON ins.id = p.block_id AND ins.day = p.day)"
+         " INSERT INTO red (bucket_ns, day, service, operation, kind, latency_bucket,"
+         "   calls, errors, duration_sum)"
+         " SELECT r.bucket_ns, r.day, r.service, r.operation, r.kind, r.latency_bucket,"
+         "   sum(r.calls), sum(r.errors), sum(r.duration_sum)"
+         " FROM red_stage r JOIN ins ON ins.id = r.block_id AND ins.day = r.day"
+         " GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 3, 4, 5, 6, 2"
+         " ON CONFLICT (bucket_ns, service, operation, kind, latency_bucket, day) DO UPDATE SET"
+         "   calls = red.calls + excluded.calls, errors = red.errors + excluded.errors,"
+         "   duration_sum = red.duration_sum + excluded.duration_sum"},
 };
 
 enum db_result {
@@ -388,7 +413,8 @@ static enum db_result write_items(struct writer_thread *t, struct write_item *it
         if (!any)
             continue;
         if ((r = copy_in(t->conn, (enum opg_stream)s, items)) != DB_OK ||
-            (r = exec_cmd(t->conn, streams[s].merge, streams[s].stage)) != DB_OK)
+            (streams[s].merge &&
+             (r = exec_cmd(t->conn, streams[s].merge, streams[s].stage)) != DB_OK))
             goto out_rollback;
     }
     if ((r = exec_cmd(t->conn, "COMMIT", "COMMIT")) != DB_OK)
@@ -547,6 +573,8 @@ void opg_writer_drain(struct opg_writer *w, long long drain_ms)
 {
     struct write_item *left;
 
+    if (!w)
+        return;
     pthread_mutex_lock(&w->lock);
     if (w->drained) {
         pthread_mutex_unlock(&w->lock);

@@ -106,15 +106,19 @@ test('SIGKILL rounds and a PostgreSQL restart under load: every acknowledged spa
       return r.status === 200 && /all in PostgreSQL/.test(r.text);
     }, { timeout: 60_000, interval: 200, what: 'spool caught up' });
 
+    // Each request is one trace of 20 spans, stored as one block: an acknowledged trace must
+    // have exactly 20 spans in its parts (fewer: lost; more: stored twice).
     const { stdout } = await execFileP('psql', ['-X', '-q', '-At', pg.urlFor('durability'), '-c',
-      `SELECT encode(trace_id, 'hex') || ':' || encode(span_id, 'hex') FROM spans WHERE service = 'durability'`], { maxBuffer: 512 << 20 });
-    const rows = stdout.split('\n').filter(Boolean);
-    const stored = new Set(rows);
-    const missing = [...acked].filter((k) => !stored.has(k));
-    assert.equal(missing.length, 0, `${missing.length} of ${acked.size} acknowledged spans are missing, e.g. ${missing.slice(0, 3)}; load ${JSON.stringify(state)}`);
-    assert.equal(rows.length, stored.size, `duplicated rows: ${rows.length} rows for ${stored.size} distinct spans`);
-    const summed = Number(await pg.psql(`SELECT sum(span_count) FROM traces`, 'durability'));
-    assert.equal(summed, rows.length, 'trace summaries count each stored span once');
+      `SELECT encode(trace_id, 'hex') || ':' || sum(span_count) FROM trace_parts GROUP BY trace_id`], { maxBuffer: 512 << 20 });
+    const stored = new Map(stdout.split('\n').filter(Boolean).map((l) => l.split(':')));
+    const ackedTraces = new Set([...acked].map((k) => k.split(':')[0]));
+    const missing = [...ackedTraces].filter((id) => !stored.has(id));
+    assert.equal(missing.length, 0, `${missing.length} of ${ackedTraces.size} acknowledged traces are missing, e.g. ${missing.slice(0, 3)}; load ${JSON.stringify(state)}`);
+    const wrong = [...stored].filter(([, n]) => n !== '20');
+    assert.equal(wrong.length, 0, `traces stored with other than their 20 spans (duplicated or cut): ${wrong.slice(0, 3)}`);
+    const rows = [...stored.values()].reduce((a, n) => a + Number(n), 0);
+    const inBlocks = Number(await pg.psql(`SELECT sum(span_count) FROM span_blocks`, 'durability'));
+    assert.equal(inBlocks, rows, 'the blocks hold each stored span once, as their parts say');
     const spoolFiles = fs.readdirSync(spoolDir).filter((f) => f.endsWith('.seg'));
     assert.ok(spoolFiles.length <= 1, `committed segments are deleted, left: ${spoolFiles}`);
     t.diagnostic(`acknowledged ${acked.size} spans (${state.ok} requests; ${state.refused} refused, ${state.failed} failed while down); stored ${rows.length}`);
@@ -149,7 +153,7 @@ test('a torn record at the end of a spool segment is counted and skipped; what w
         const r = await request(s.collector.port, { path: '/ready' });
         return r.status === 200 && /all in PostgreSQL/.test(r.text);
       }, { timeout: 30_000, interval: 200, what: 'spool caught up after the torn segment' });
-      const n = Number(await pg.psql(`SELECT count(*) FROM spans`, 'torn'));
+      const n = Number(await pg.psql(`SELECT sum(span_count) FROM span_blocks`, 'torn'));
       assert.equal(n, 30, 'the three acknowledged requests are stored');
       const m = (await request(s.collector.port, { path: '/metrics' })).text;
       assert.match(m, /^otelpg_spool_torn_records_total 1$/m, 'the torn record is counted');

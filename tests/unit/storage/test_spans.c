@@ -1,6 +1,7 @@
 /*
- * Spans as rows: every span encoded for COPY must decode back to exactly the
- * span that was received, whatever odd values it carries.
+ * Spans in blocks: every span encoded for COPY must decode back to exactly
+ * the span that was received, whatever odd values it carries, and the
+ * trace parts must sum the spans up.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -66,33 +67,68 @@ static const unsigned char *field_bytes(const unsigned char **p, size_t *len)
     return d;
 }
 
-/* Parses the tuples of b->span_rows; returns how many. */
-static size_t parse_rows(const struct opg_batch *b, struct opg_span_row *rows, int32_t *days,
-                         size_t max)
+struct block_row {
+    int64_t id;
+    int32_t day, span_count;
+    const unsigned char *payload;
+    size_t len;
+};
+
+/* Parses the tuples of the blocks stream; returns how many. */
+static size_t parse_blocks(const struct opg_batch *b, struct block_row *rows, size_t max)
 {
-    const unsigned char *p = (const unsigned char *)b->rows[OPG_STREAM_SPANS].data;
-    const unsigned char *end = p + b->rows[OPG_STREAM_SPANS].len;
+    const unsigned char *p = (const unsigned char *)b->rows[OPG_STREAM_BLOCKS].data;
+    const unsigned char *end = p + b->rows[OPG_STREAM_BLOCKS].len;
     size_t n = 0;
 
     while (p < end && n < max) {
-        struct opg_span_row *r = &rows[n];
-        size_t len;
+        struct block_row *r = &rows[n++];
 
-        assert_int_equal(p[0] << 8 | p[1], 12);
+        assert_int_equal(p[0] << 8 | p[1], 4);
+        p += 2;
+        r->id = field_int(&p);
+        r->day = (int32_t)field_int(&p);
+        r->span_count = (int32_t)field_int(&p);
+        r->payload = field_bytes(&p, &r->len);
+    }
+    assert_ptr_equal(p, end);
+    return n;
+}
+
+struct part_row {
+    int64_t start_ns, end_ns, block_id, longest_ns;
+    uint64_t name_bloom;
+    int32_t day, span_count, error_count;
+    int kinds;
+    const unsigned char *trace_id, *services, *root_service;
+    size_t services_len, root_service_len;
+};
+
+static size_t parse_parts(const struct opg_batch *b, struct part_row *rows, size_t max)
+{
+    const unsigned char *p = (const unsigned char *)b->rows[OPG_STREAM_PARTS].data;
+    const unsigned char *end = p + b->rows[OPG_STREAM_PARTS].len;
+    size_t n = 0, len;
+
+    while (p < end && n < max) {
+        struct part_row *r = &rows[n++];
+
+        assert_int_equal(p[0] << 8 | p[1], 13);
         p += 2;
         r->start_ns = field_int(&p);
-        r->duration_ns = field_int(&p);
-        r->origin_id = field_int(&p);
-        days[n] = (int32_t)field_int(&p);
-        r->kind = (int)field_int(&p);
-        r->status = (int)field_int(&p);
-        r->trace_id = field_bytes(&p, &r->trace_id_len);
-        r->span_id = field_bytes(&p, &r->span_id_len);
-        r->parent_span_id = field_bytes(&p, &r->parent_span_id_len);
-        field_bytes(&p, &len); /* service */
-        r->name = (const char *)field_bytes(&p, &r->name_len);
-        r->payload = field_bytes(&p, &r->payload_len);
-        n++;
+        r->end_ns = field_int(&p);
+        r->block_id = field_int(&p);
+        r->name_bloom = (uint64_t)field_int(&p);
+        r->longest_ns = field_int(&p);
+        r->day = (int32_t)field_int(&p);
+        r->span_count = (int32_t)field_int(&p);
+        r->error_count = (int32_t)field_int(&p);
+        r->kinds = (int)field_int(&p);
+        r->trace_id = field_bytes(&p, &len);
+        assert_int_equal(len, 16);
+        r->services = field_bytes(&p, &r->services_len);
+        r->root_service = field_bytes(&p, &r->root_service_len);
+        field_bytes(&p, &len); /* root name */
     }
     assert_ptr_equal(p, end);
     return n;
@@ -131,37 +167,49 @@ static req_t *load_sample(const char *name, uint8_t **buf)
         NULL, (size_t)n, *buf);
 }
 
-/* Encodes req, decodes every row, and checks each span against the original
- * (spans are encoded in request order). Returns the rows made. */
+/* Encodes req, decodes every block, and checks each span against the
+ * original (blocks keep request order). Returns the spans stored. */
 static size_t check_round_trip(req_t *req, struct opg_batch *b)
 {
     struct opg_codec *c = opg_codec_create(1);
     struct opg_arena *a = opg_arena_create(0);
     struct opg_buf scratch = OPG_BUF_INIT;
-    struct opg_span_row rows[64];
-    int32_t days[64];
-    size_t n, k = 0;
+    struct block_row blocks[8];
+    span_t *back[64];
+    size_t n_back = 0, n, k = 0;
 
     opg_batch_init(b, OPG_SIGNAL_TRACES);
     assert_int_equal(opg_spans_encode(b, req, c, &window), 0);
-    n = parse_rows(b, rows, days, 64);
-    assert_int_equal(n, b->n_items);
+    n = parse_blocks(b, blocks, 8);
+    for (size_t i = 0; i < n; i++) {
+        req_t *r = opg_block_decode(a, c, blocks[i].payload, blocks[i].len, &scratch);
+        size_t in_block = 0;
+
+        assert_non_null(r);
+        for (size_t x = 0; x < r->n_resource_spans; x++)
+            for (size_t y = 0; y < r->resource_spans[x]->n_scope_spans; y++)
+                for (size_t z = 0; z < r->resource_spans[x]->scope_spans[y]->n_spans; z++) {
+                    assert_true(n_back < 64);
+                    back[n_back++] = r->resource_spans[x]->scope_spans[y]->spans[z];
+                    in_block++;
+                }
+        assert_int_equal(in_block, blocks[i].span_count);
+    }
+    assert_int_equal(n_back, b->n_items);
     for (size_t i = 0; i < req->n_resource_spans; i++)
         for (size_t j = 0; j < req->resource_spans[i]->n_scope_spans; j++)
             for (size_t s = 0; s < req->resource_spans[i]->scope_spans[j]->n_spans; s++) {
                 span_t *orig = req->resource_spans[i]->scope_spans[j]->spans[s];
-                span_t *back;
                 if (orig->trace_id.len != 16 || orig->span_id.len != 8)
                     continue; /* rejected, as the reject tests check */
-                back = opg_spans_decode(a, c, &rows[k++], &scratch);
-                assert_non_null(back);
-                assert_same_span(orig, back);
+                assert_true(k < n_back);
+                assert_same_span(orig, back[k++]);
             }
-    assert_int_equal(k, n);
+    assert_int_equal(k, n_back);
     opg_buf_release(&scratch);
     opg_arena_destroy(a);
     opg_codec_destroy(c);
-    return n;
+    return n_back;
 }
 
 static void sdk_sample_round_trips(void **state)
@@ -169,16 +217,25 @@ static void sdk_sample_round_trips(void **state)
     uint8_t *buf;
     req_t *req = load_sample("001_v1_traces.pb", &buf);
     struct opg_batch b;
-    struct opg_span_row rows[8];
-    int32_t days[8];
+    struct block_row blocks[2];
+    struct part_row parts[4];
 
     assert_non_null(req);
     assert_int_equal(check_round_trip(req, &b), 3);
     assert_int_equal(b.rejected, 0);
-    assert_int_equal(b.n_rows[OPG_STREAM_ORIGINS], 1); /* one resource + scope for all three */
     assert_int_equal(b.n_days, 1);
-    parse_rows(&b, rows, days, 8);
-    assert_int_equal(days[0], (int32_t)(1795280641608000000LL / OPG_NS_PER_DAY));
+    /* one block; one part per trace, whose counts add up to the spans */
+    assert_int_equal(parse_blocks(&b, blocks, 2), 1);
+    assert_int_equal(blocks[0].day, (int32_t)(1795280641608000000LL / OPG_NS_PER_DAY));
+    size_t n_parts = parse_parts(&b, parts, 4), spans = 0;
+    assert_true(n_parts >= 1);
+    for (size_t i = 0; i < n_parts; i++) {
+        assert_int_equal(parts[i].block_id, blocks[0].id);
+        assert_int_equal(parts[i].day, blocks[0].day);
+        assert_true(parts[i].start_ns <= parts[i].end_ns);
+        spans += (size_t)parts[i].span_count;
+    }
+    assert_int_equal(spans, 3);
     opg_batch_release(&b);
     opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(req,
                                                                                             NULL);
@@ -228,8 +285,8 @@ static void odd_values_round_trip(void **state)
 {
     struct one_span o;
     struct opg_batch b;
-    struct opg_span_row rows[1];
-    int32_t days[1];
+    struct part_row parts[1];
+    struct block_row blocks[1];
 
     /* a name that is not valid UTF-8 and holds a NUL-free odd byte */
     one_span_init(&o);
@@ -255,9 +312,13 @@ static void odd_values_round_trip(void **state)
     o.span.start_time_unix_nano = UINT64_MAX - 5;
     o.span.end_time_unix_nano = UINT64_MAX;
     check_round_trip(&o.req, &b);
-    parse_rows(&b, rows, days, 1);
-    /* filed under the day it arrived, not an absurd one */
-    assert_int_equal(days[0], (int32_t)(window.now_ns / OPG_NS_PER_DAY));
+    parse_blocks(&b, blocks, 1);
+    parse_parts(&b, parts, 1);
+    /* filed under the day it arrived, not an absurd one; times kept within int64 */
+    assert_int_equal(blocks[0].day, (int32_t)(window.now_ns / OPG_NS_PER_DAY));
+    assert_int_equal(parts[0].day, blocks[0].day);
+    assert_int_equal(parts[0].start_ns, INT64_MAX);
+    assert_int_equal(parts[0].end_ns, INT64_MAX);
     opg_batch_release(&b);
 
     /* zero times, a parent, and an error status with a message */
@@ -270,9 +331,11 @@ static void odd_values_round_trip(void **state)
     o.status.message = "failed";
     o.span.status = &o.status;
     check_round_trip(&o.req, &b);
-    parse_rows(&b, rows, days, 1);
-    assert_int_equal(rows[0].status, 2);
-    assert_non_null(rows[0].parent_span_id);
+    parse_parts(&b, parts, 1);
+    assert_int_equal(parts[0].error_count, 1);
+    assert_int_equal(parts[0].span_count, 1);
+    assert_null(parts[0].root_service); /* it has a parent: not the root */
+    assert_int_equal(parts[0].name_bloom, opg_span_name_bloom("op", 2));
     opg_batch_release(&b);
 }
 
@@ -306,7 +369,8 @@ static void invalid_ids_are_rejected(void **state)
     opg_batch_init(&b, OPG_SIGNAL_TRACES);
     assert_int_equal(opg_spans_encode(&b, &o.req, c, &window), 0);
     assert_int_equal(b.rejected, 1);
-    assert_int_equal(b.n_rows[OPG_STREAM_ORIGINS], 0); /* nothing stored, no origin either */
+    assert_int_equal(b.n_rows[OPG_STREAM_BLOCKS], 0); /* nothing stored */
+    assert_int_equal(b.n_rows[OPG_STREAM_PARTS], 0);
     opg_batch_release(&b);
     opg_codec_destroy(c);
 }
