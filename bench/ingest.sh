@@ -99,6 +99,10 @@ pg_cpu() {
   for c in $(pgrep -P "$pm"); do total=$(calc "$total + $(cpu_of "$c")"); done
   echo "$total"
 }
+# CPU seconds the whole machine has been busy (every process, /proc/stat)
+sys_busy() { awk '/^cpu / {print ($2+$3+$4+$7+$8+$9)/100}' /proc/stat; }
+# others BUSY0 BUSY1 OURS: CPU seconds other processes took while a phase ran
+others() { calc "($2 - $1) - $3 < 0 ? 0 : ($2 - $1) - $3" 1; }
 result() { sed -n "s/^RESULT.* $2=\([^ ]*\).*/\1/p" "$1"; }
 
 # start_pg NAME: a fresh cluster in $WORK/NAME; sets URL, PM
@@ -184,12 +188,12 @@ echo "          $ATTRS attributes/span ($ATTR_VALUES values), $LOGS_PER_SPAN log
 # ---------------------------------------------------------------- a. ingest ceiling
 echo
 echo "== a. ingest ceiling: collector --discard (decode, validate, encode, drop; no database)"
-CEIL_RATE= CEIL_PER_CORE= CEIL_CPU= CEIL_RSS= CEIL_ACKED=
+CEIL_RATE= CEIL_PER_CORE= CEIL_CPU= CEIL_RSS= CEIL_ACKED= CEIL_OTHERS=
 if "$BIN/otelpg-collector" --help 2>&1 | grep -q -- '--discard'; then
   start_collector ceiling --discard
-  C0=$(cpu_of "$CPID")
+  C0=$(cpu_of "$CPID"); B0=$(sys_busy)
   run_loadgen ceiling
-  C1=$(cpu_of "$CPID")
+  C1=$(cpu_of "$CPID"); B1=$(sys_busy)
   CEIL_RSS=$(( $(awk '/VmHWM/ {print $2}' "/proc/$CPID/status") / 1024 ))
   stop_collector
   CEIL_ACKED=$(result "$WORK/ceiling.out" spans_acked)
@@ -201,7 +205,10 @@ if "$BIN/otelpg-collector" --help 2>&1 | grep -q -- '--discard'; then
   printf 'collector CPU  %s s: %d spans per CPU second (spans/s per core), %.2f µs/span\n' \
     "$CEIL_CPU" "$CEIL_PER_CORE" "$(calc "$CEIL_CPU * 1000000 / $CEIL_ACKED")"
   printf 'collector RSS  %d MB peak\n' "$CEIL_RSS"
-  printf 'loadgen CPU    %s s (it shares the machine: the collector got what was left)\n' "$(result "$WORK/ceiling.out" loadgen_cpu_s)"
+  LG_CPU=$(result "$WORK/ceiling.out" loadgen_cpu_s)
+  CEIL_OTHERS=$(others "$B0" "$B1" "$(calc "$C1 - $C0 + $LG_CPU")")
+  printf 'loadgen CPU    %s s (it shares the machine: the collector got what was left)\n' "$LG_CPU"
+  printf 'other load     %s CPU s taken by other processes during the phase (of %s available)\n' "$CEIL_OTHERS" "$(calc "$(nproc) * $ELAPSED" 0)"
   printf 'ack latency    p50 %s ms, p99 %s ms\n' "$(result "$WORK/ceiling.out" p50_ms)" "$(result "$WORK/ceiling.out" p99_ms)"
 else
   echo "skipped: $BIN/otelpg-collector has no --discard flag yet"
@@ -212,9 +219,9 @@ echo
 echo "== b. end to end at the maximum rate (acknowledged after COMMIT)"
 start_pg pg-e2e
 start_collector e2e --db "$URL"
-C0=$(cpu_of "$CPID"); P0=$(pg_cpu "$PM")
+C0=$(cpu_of "$CPID"); P0=$(pg_cpu "$PM"); B0=$(sys_busy)
 run_loadgen e2e
-C1=$(cpu_of "$CPID"); P1=$(pg_cpu "$PM")
+C1=$(cpu_of "$CPID"); P1=$(pg_cpu "$PM"); B1=$(sys_busy)
 HWM=$(awk '/VmHWM/ {print $2}' "/proc/$CPID/status")
 RSS=$((HWM / 1024))
 stop_collector
@@ -245,6 +252,9 @@ printf '\n'
 printf 'ack latency    p50 %s ms, p99 %s ms (at the maximum rate)\n' "$P50" "$P99"
 printf 'collector CPU  %s s (%.2f µs/span), peak RSS %d MB\n' "$CCPU" "$(calc "$CCPU * 1000000 / $STORED")" "$RSS"
 printf 'PostgreSQL CPU %s s (%.2f µs/span)\n' "$PCPU" "$(calc "$PCPU * 1000000 / $STORED")"
+E2E_OTHERS=$(others "$B0" "$B1" "$(calc "$CCPU + $PCPU + $(result "$WORK/e2e.out" loadgen_cpu_s)")")
+printf 'loadgen CPU    %s s; other load: %s CPU s taken by other processes during the phase (of %s available)\n' \
+  "$(result "$WORK/e2e.out" loadgen_cpu_s)" "$E2E_OTHERS" "$(calc "$(nproc) * $ELAPSED" 0)"
 printf 'on disk        %d B/span in every trace table and index, TOAST included (%d MB);\n' "$BPS" $((BYTES / 1048576))
 printf '               %d B/span in the span storage alone (%s)\n' "$BLOCKS_BPS" "$BLOCKS_RE"
 psql -X -At -F ' ' "$URL" -c "SELECT regexp_replace(c.relname, '_[0-9]{8}$', '') AS t, sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE $TRACE_TABLES GROUP BY 1 ORDER BY 2 DESC" |
@@ -266,7 +276,9 @@ echo
 echo "== c. acknowledgement latency at half of b's stored rate: $HALF spans/s (loadgen --rate)"
 start_pg pg-half
 start_collector half --db "$URL"
+C0=$(cpu_of "$CPID"); P0=$(pg_cpu "$PM"); B0=$(sys_busy)
 run_loadgen half --rate "$HALF"
+C1=$(cpu_of "$CPID"); P1=$(pg_cpu "$PM"); B1=$(sys_busy)
 stop_collector
 stop_pg
 H_P50=$(result "$WORK/half.out" p50_ms)
@@ -275,6 +287,10 @@ H_HELD=$(result "$WORK/half.out" rate_held)
 H_RATE=$(result "$WORK/half.out" spans_per_s)
 grep -A1 '^  rate ' "$WORK/half.out" | sed 's/^  rate  */loadgen        /; s/^   */               /'
 printf 'ack latency    p50 %s ms, p99 %s ms at %s spans/s (rate held: %s)\n' "$H_P50" "$H_P99" "$H_RATE" "$H_HELD"
+HALF_OTHERS=$(others "$B0" "$B1" "$(calc "$C1 - $C0 + $P1 - $P0 + $(result "$WORK/half.out" loadgen_cpu_s)")")
+printf 'CPU            collector %s s, PostgreSQL %s s, loadgen %s s; other processes %s s (of %s available)\n' \
+  "$(calc "$C1 - $C0")" "$(calc "$P1 - $P0")" "$(result "$WORK/half.out" loadgen_cpu_s)" "$HALF_OTHERS" \
+  "$(calc "$(nproc) * $(result "$WORK/half.out" elapsed_s)" 0)"
 
 # ---------------------------------------------------------------- d. COPY baseline
 N=$STORED
@@ -319,6 +335,7 @@ row() { # label measured target verdict [note]
 echo
 echo "== summary: issue 8's targets ($MODE run, ${DURATION} s per phase, $ATTR_VALUES attribute values; $BRANCH at $COMMIT)"
 [[ $SMOKE == 1 ]] && echo "   (smoke: too short to be a measurement; targets are reported, not enforced)"
+echo "   other processes' CPU seconds during the phases (0: the machine was ours): ceiling ${CEIL_OTHERS:-na}, end to end $E2E_OTHERS, half rate $HALF_OTHERS"
 printf '  %-46s %16s   %-12s %s\n' figure measured target verdict
 if [[ -n $CEIL_PER_CORE ]]; then
   row "ingest ceiling, spans/s per collector core" "$CEIL_PER_CORE" ">= 500000" "$(verdict "$CEIL_PER_CORE >= 500000")" "$CEIL_RATE spans/s on $CEIL_CPU CPU s"
@@ -333,6 +350,6 @@ H_VERDICT=$(verdict "$H_P99 < 10")
 if [[ $H_HELD != yes ]]; then H_NOTE="rate NOT held: $H_RATE of $HALF spans/s"; H_VERDICT=MISS; fi
 row "ack latency p99 at half the maximum rate" "$H_P99 ms" "< 10 ms" "$H_VERDICT" "$H_NOTE"
 row "on disk, bytes per span (all trace tables)" "$BPS" "<= 80" "$(verdict "$BPS <= 80")" "span storage alone: $BLOCKS_BPS"
-echo "RESULT stored_per_s=$RATE copy_per_s=$CRATE ratio=$RATIO bytes_per_span=$BPS blocks_bytes_per_span=$BLOCKS_BPS collector_cpu_s=$CCPU pg_cpu_s=$PCPU rss_mb=$RSS p50_ms=$P50 p99_ms=$P99 half_rate=$HALF half_p50_ms=$H_P50 half_p99_ms=$H_P99 half_rate_held=$H_HELD ceiling_per_s=${CEIL_RATE:-na} ceiling_per_core=${CEIL_PER_CORE:-na} ceiling_cpu_s=${CEIL_CPU:-na} ceiling_rss_mb=${CEIL_RSS:-na} logs_per_s=$LOG_RATE"
+echo "RESULT stored_per_s=$RATE copy_per_s=$CRATE ratio=$RATIO bytes_per_span=$BPS blocks_bytes_per_span=$BLOCKS_BPS collector_cpu_s=$CCPU pg_cpu_s=$PCPU rss_mb=$RSS p50_ms=$P50 p99_ms=$P99 half_rate=$HALF half_p50_ms=$H_P50 half_p99_ms=$H_P99 half_rate_held=$H_HELD ceiling_per_s=${CEIL_RATE:-na} ceiling_per_core=${CEIL_PER_CORE:-na} ceiling_cpu_s=${CEIL_CPU:-na} ceiling_rss_mb=${CEIL_RSS:-na} logs_per_s=$LOG_RATE other_cpu_s=${CEIL_OTHERS:-na},$E2E_OTHERS,$HALF_OTHERS"
 if [[ $STRICT == 1 && $MISSED == 1 ]]; then exit 3; fi
 exit 0
