@@ -83,8 +83,8 @@ LOADGEN="$build/bench/loadgen"
 TIMER="$build/bench/httptimer"
 
 tmp=${TMPDIR:-/tmp}
-# about 0.6 KB per span stored today, plus WAL and headroom
-need=$((spans * 1500 + 1000000000))
+# room for the row layout of before migration 013 (~0.6 KB per span), WAL and headroom
+need=$((spans * 700 + 1000000000))
 avail=$(df --output=avail -B1 "$tmp" | tail -n 1 | tr -d ' ')
 if [[ $avail -lt $need ]]; then
   echo "query.sh: $tmp has $((avail / 1000000)) MB free; $spans spans need about $((need / 1000000)) MB (set TMPDIR elsewhere)" >&2
