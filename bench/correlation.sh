@@ -123,16 +123,25 @@ set -e
 
 psqlq() { psql -X -q -At -v ON_ERROR_STOP=1 "$dburl" "$@"; }
 psqlq -c 'ANALYZE' >/dev/null
+# the trace index and the span count of either storage layout (rows in spans/traces, or
+# blocks in span_blocks with trace_parts since migration 013)
+if [[ $(psqlq -c "SELECT to_regclass('public.trace_parts') IS NOT NULL") == t ]]; then
+  trace_table=trace_parts
+  span_count_sql="SELECT coalesce(sum(span_count), 0) FROM span_blocks"
+else
+  trace_table=traces
+  span_count_sql="SELECT count(*) FROM spans"
+fi
 read -r n_acked n_missing < <(psqlq -F ' ' <<SQL
 CREATE TEMP TABLE acked (tid text, cid text);
 \copy acked FROM '$work/acked.txt' WITH (FORMAT text, DELIMITER ' ')
-SELECT count(*), count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM traces t WHERE t.trace_id = decode(a.tid, 'hex'))) FROM acked a;
+SELECT count(*), count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM $trace_table t WHERE t.trace_id = decode(a.tid, 'hex'))) FROM acked a;
 SQL
 )
-stored=$(psqlq -F ' ' -c "SELECT (SELECT count(*) FROM spans), (SELECT count(*) FROM logs), (SELECT count(*) FROM correlations), (SELECT count(DISTINCT corr_id) FROM correlations), pg_size_pretty(pg_database_size(current_database()))")
+stored=$(psqlq -F ' ' -c "SELECT ($span_count_sql), (SELECT count(*) FROM logs), (SELECT count(*) FROM correlations), (SELECT count(DISTINCT corr_id) FROM correlations), pg_size_pretty(pg_database_size(current_database()))")
 read -r s_spans s_logs s_corr s_ids s_size <<<"$stored"
 echo "-- stored: $s_spans spans, $s_logs log records, $s_corr correlation rows for $s_ids distinct IDs, database $s_size"
-echo "-- acknowledged traces: $n_acked, missing from the database: $n_missing"
+echo "-- acknowledged traces: $n_acked, missing from the database ($trace_table): $n_missing"
 [[ $n_missing == 0 && $n_acked -gt 0 ]] || { echo "correlation.sh: FAIL: acknowledged traces are missing" >&2; exit 1; }
 
 awk '{print $2}' "$work/acked.txt" | sort -u > "$work/ids.txt"

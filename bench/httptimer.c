@@ -15,6 +15,11 @@
  * also contain "KEY":[ followed by something other than ] (e.g. traces), so
  * a lookup of a known ID that silently returns nothing counts as an error.
  *
+ * With --raw, the ID is inserted as it is (a line may then hold a whole
+ * pre-escaped query string, e.g. "service=order&limit=20"). With --max-time,
+ * no request starts after that many seconds: slow searches are timed over as
+ * many requests as fit, and the report says how many that was.
+ *
  * Prints count, errors, p50/p90/p99/max/mean in ms, answer sizes, and a
  * RESULT line; exits 1 when any request failed, 3 when --target-p99 was
  * given and missed.
@@ -44,6 +49,9 @@ static uint64_t o_seed = 42;
 static const char *o_expect;
 static double o_target = 0;
 static bool o_verbose;
+static bool o_raw;
+static double o_max_time; /* seconds; 0: no bound */
+static struct timespec t_begin;
 
 struct body {
     char *p;
@@ -78,6 +86,7 @@ static size_t *sizes;
 static atomic_long next_idx;
 static atomic_long errors;
 static atomic_long empties;
+static atomic_long completed; /* requests answered or failed, warm-up included */
 static pthread_mutex_t err_mu = PTHREAD_MUTEX_INITIALIZER;
 static char first_error[512];
 
@@ -89,9 +98,16 @@ static uint64_t splitmix(uint64_t *s)
     return z ^ (z >> 31);
 }
 
+static double since_begin(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t_begin.tv_sec) + (double)(t.tv_nsec - t_begin.tv_nsec) / 1e9;
+}
+
 static void url_escape_into(CURL *c, const char *id, char *out, size_t n)
 {
-    char *e = curl_easy_escape(c, id, 0);
+    char *e = o_raw ? NULL : curl_easy_escape(c, id, 0);
     char path[2048];
     snprintf(path, sizeof path, o_path, e ? e : id);
     snprintf(out, n, "%s%s", o_url, path);
@@ -136,6 +152,8 @@ static void *worker(void *arg)
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
     for (;;) {
+        if (o_max_time > 0 && since_begin() >= o_max_time)
+            break;
         long i = atomic_fetch_add(&next_idx, 1);
         if (i >= total)
             break;
@@ -147,6 +165,7 @@ static void *worker(void *arg)
             b.p[0] = '\0';
         curl_easy_setopt(c, CURLOPT_URL, url);
         CURLcode rc = curl_easy_perform(c);
+        atomic_fetch_add(&completed, 1);
         if (rc != CURLE_OK) {
             record_error("%s: %s", url, curl_easy_strerror(rc));
             continue;
@@ -207,6 +226,8 @@ static void usage(FILE *f)
                "  --seed N             random pick of the IDs (42)\n"
                "  --expect-nonempty K  the JSON array K must not be empty in each answer\n"
                "  --target-p99 MS      exit 3 if p99 is above MS\n"
+               "  --raw                insert the ID unescaped (e.g. a pre-escaped query string)\n"
+               "  --max-time SECS      start no request after SECS seconds (0: no bound)\n"
                "  --verbose            one line per request on stderr\n");
 }
 
@@ -224,6 +245,8 @@ int main(int argc, char **argv)
         {"expect-nonempty", required_argument, 0, 'e'},
         {"target-p99", required_argument, 0, 't'},
         {"verbose", no_argument, 0, 'v'},
+        {"raw", no_argument, 0, 'r'},
+        {"max-time", required_argument, 0, 'm'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -262,6 +285,12 @@ int main(int argc, char **argv)
             break;
         case 'v':
             o_verbose = true;
+            break;
+        case 'r':
+            o_raw = true;
+            break;
+        case 'm':
+            o_max_time = atof(optarg);
             break;
         case 'h':
             usage(stdout);
@@ -320,6 +349,7 @@ int main(int argc, char **argv)
     pthread_t *th = calloc((size_t)o_conns, sizeof *th);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    t_begin = t0;
     for (int i = 0; i < o_conns; i++)
         pthread_create(&th[i], NULL, worker, (void *)(intptr_t)total);
     for (int i = 0; i < o_conns; i++)
@@ -344,7 +374,10 @@ int main(int argc, char **argv)
            "%zu distinct IDs available\n",
            o_url, o_path, o_count, o_warmup, o_conns, n_ids);
     printf("  ok %zu, errors %ld (of which 200 but empty: %ld), %.0f requests/s\n", n,
-           atomic_load(&errors), atomic_load(&empties), (double)total / wall);
+           atomic_load(&errors), atomic_load(&empties), (double)atomic_load(&completed) / wall);
+    if (atomic_load(&completed) < total)
+        printf("  --max-time %.0f s reached: %ld of %ld requests (warm-up included) were made\n",
+               o_max_time, atomic_load(&completed), total);
     printf("  latency  p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms  mean %.2f ms\n", p50,
            p90, p99, n ? lat_ms[n - 1] : NAN, n ? sum / (double)n : NAN);
     printf("  answer size  mean %.0f bytes  max %zu bytes\n", n ? (double)bytes / (double)n : 0.0,

@@ -11,7 +11,15 @@
  *     span (inside the span: trace/span ids) plus M records per trace outside
  *     any span (no trace context, but carrying the trace's correlation.id),
  * in protobuf (default) or OTLP/JSON. Every trace's root span carries
- * correlation.id = one of --correlation-ids distinct values.
+ * correlation.id = one of --correlation-ids distinct values. Span attribute
+ * values are realistic by default (per key a value set with the cardinality
+ * and skew of production telemetry: routes, hosts, users, pods, ...), or
+ * uniformly random text with --attr-values random.
+ *
+ * With --rate, each connection sends on a fixed schedule so that all of them
+ * together send that many spans/s; the report says whether the rate held.
+ * With --copy-rows N, it prints N spans of the same workload as psql COPY
+ * rows instead (the baseline of bench/ingest.sh) and sends nothing.
  *
  * A request counts as acknowledged only on HTTP 200 without rejected items;
  * 503/429 and transport errors are retried (Retry-After honoured, at most
@@ -31,10 +39,12 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,6 +72,9 @@ static struct {
     uint64_t seed;
     int retries;
     bool quiet;
+    bool random_values; /* --attr-values random: the old uniformly random text */
+    double rate;        /* spans/s over all connections; 0: as fast as possible */
+    long copy_rows;     /* --copy-rows N: print N spans as COPY rows, send nothing */
 } opt = {
     .url = "http://127.0.0.1:4318",
     .connections = 4,
@@ -90,6 +103,10 @@ static void usage(FILE *f)
             "  --connections N        parallel keep-alive connections, one thread each (4)\n"
             "  --spans-per-request N  spans per /v1/traces request, whole traces (500)\n"
             "  --attrs N              attributes per span, about 30 bytes each (8)\n"
+            "  --attr-values MODE     realistic (default): per key a realistic set of values\n"
+            "                         and cardinality (methods mostly GET/POST, ~20 routes,\n"
+            "                         ~100k users, ~30 pods, ...); random: uniformly random\n"
+            "                         text, every value distinct (the old behaviour)\n"
             "  --depth D              trace depth (3)\n"
             "  --fanout F             children per span (3); spans per trace = 1+F+..+F^(D-1)\n"
             "  --logs-per-span N      log records per span, inside the span (1)\n"
@@ -100,6 +117,15 @@ static void usage(FILE *f)
             "  --services N           services (resources) a trace spans, by depth (4)\n"
             "  --duration SECS        run time (10), unless --requests is given\n"
             "  --requests N           total /v1/traces requests (each with its logs request)\n"
+            "  --rate SPANS_PER_SEC   pace the requests so that all connections together send\n"
+            "                         this many spans/s, each connection on a fixed schedule\n"
+            "                         (0: as fast as possible, the default); the rate is\n"
+            "                         held when >= 95 %% of it was acknowledged and <= 5 %% of\n"
+            "                         the requests went out more than one interval late\n"
+            "  --copy-rows N          print N spans of the same workload as tab-separated rows\n"
+            "                         for psql COPY (trace_id, span_id, parent_id, service,\n"
+            "                         name, start_ns, duration_ns, attributes as JSON) and exit\n"
+            "                         without sending anything\n"
             "  --json                 send OTLP/JSON instead of protobuf\n"
             "  --out FILE             write acknowledged traces: \"<trace id> <correlation id>\"\n"
             "  --retries N            retries of a request answered 503/429 or failed (20)\n"
@@ -219,7 +245,7 @@ static const char *OPS[] = {"GET /api/orders/{id}",
                             "render template",
                             "send email"};
 #define N_OPS (sizeof OPS / sizeof *OPS)
-/* Realistic attribute keys; values are generated to make each pair about 30 bytes. */
+/* Realistic attribute keys: span k gets ATTR_KEYS[k] (beyond the list, "app.attr.<k>"). */
 static const char *ATTR_KEYS[] = {
     "http.request.method", "url.path",     "http.route",   "server.address",
     "db.system.name",      "db.operation", "user.id",      "net.peer.port",
@@ -232,6 +258,318 @@ static const char *LOG_MSGS[] = {"request accepted",   "cache miss, loading from
                                  "price computed",     "slow query detected"};
 #define N_LOG_MSGS (sizeof LOG_MSGS / sizeof *LOG_MSGS)
 
+/*
+ * Realistic attribute values (--attr-values realistic): per key a value set of
+ * the cardinality and skew production telemetry shows. Weighted sets list
+ * {value, weight}; "zipf" picks index i with probability about 1/(i+1).
+ */
+struct wchoice {
+    const char *v;
+    unsigned w;
+};
+#define N_OF(a) (sizeof(a) / sizeof *(a))
+static const struct wchoice HTTP_METHODS[] = {{"GET", 62},   {"POST", 24}, {"PUT", 6},
+                                              {"DELETE", 4}, {"PATCH", 3}, {"HEAD", 1}};
+static const char *ROUTES[] = {"/api/v1/orders/{orderId}",
+                               "/api/v1/products/{productId}",
+                               "/api/v1/users/{userId}/cart",
+                               "/api/v1/search",
+                               "/api/v1/checkout",
+                               "/api/v1/orders",
+                               "/api/v1/users/{userId}",
+                               "/api/v1/products/{productId}/reviews",
+                               "/api/v1/payments/{paymentId}",
+                               "/api/v1/inventory/{sku}",
+                               "/api/v2/orders/{orderId}/items/{itemId}",
+                               "/api/v1/shipments/{shipmentId}/tracking",
+                               "/api/v1/recommendations",
+                               "/api/v1/sessions",
+                               "/api/v1/invoices/{invoiceId}",
+                               "/api/v1/coupons/{couponId}",
+                               "/api/v1/users/{userId}/addresses",
+                               "/api/v1/categories/{categoryId}/products",
+                               "/api/v1/wishlists/{wishlistId}",
+                               "/healthz"};
+static const char *SERVER_ADDRS[] = {"orders.prod.svc.cluster.local",
+                                     "api.shop.example.com",
+                                     "payments.prod.svc.cluster.local",
+                                     "redis-master.cache.svc",
+                                     "pg-primary.db.svc",
+                                     "inventory.prod.svc.cluster.local",
+                                     "kafka-0.kafka-headless",
+                                     "users.prod.svc.cluster.local",
+                                     "search.prod.svc.cluster.local",
+                                     "10.42.7.19"};
+static const struct wchoice DB_SYSTEMS[] = {{"postgresql", 70}, {"redis", 30}};
+static const struct wchoice DB_OPERATIONS[] = {
+    {"SELECT", 70}, {"INSERT", 15}, {"UPDATE", 12}, {"DELETE", 3}};
+static const struct wchoice MESSAGING[] = {{"kafka", 80}, {"rabbitmq", 20}};
+static const char *RPC_METHODS[] = {"GetOrder",      "ListProducts",     "ReserveStock",
+                                    "ChargeCard",    "CreateOrder",      "GetUserProfile",
+                                    "GetQuote",      "ReleaseStock",     "ListOrders",
+                                    "RefundPayment", "SendConfirmation", "GetRecommendations"};
+static const char *CACHE_PREFIXES[] = {"cart:", "session:", "product:", "price:", "user:"};
+static const char *FLAGS[] = {
+    "new-checkout-flow",    "one-click-buy",         "recs-v2",       "dark-mode",
+    "free-shipping-banner", "search-typo-tolerance", "fast-payments", "beta-cart"};
+static const char *REGIONS[] = {"us-east-1",      "eu-west-1",      "us-west-2", "eu-central-1",
+                                "ap-southeast-1", "ap-northeast-1", "sa-east-1", "ca-central-1"};
+static const char *DEPLOYMENTS[] = {"checkout",  "orders",   "payments",
+                                    "inventory", "frontend", "recommendation"};
+#define PODS_PER_DEPLOYMENT 5
+static char pods[N_OF(DEPLOYMENTS) * PODS_PER_DEPLOYMENT][48];
+static const struct {
+    const char *prefix;
+    int size;
+    unsigned w;
+} THREAD_POOLS[] = {{"http-nio-8080-exec-", 200, 60},
+                    {"grpc-default-executor-", 16, 20},
+                    {"pool-2-thread-", 8, 12},
+                    {"kafka-consumer-", 4, 8}};
+#define N_USERS    100000
+#define N_TENANTS  50
+#define N_PATH_IDS 1000000 /* IDs in url.path: uniform over these, 20 % from a hot 1,000 */
+static uint64_t user_salt;
+
+/*
+ * One generated attribute: a string (sv, slen: a static string or sval), or an
+ * integer (net.peer.port; sv then holds its decimal text).
+ */
+struct gattr {
+    const char *key; /* static, or one of extra_keys */
+    const char *sv;
+    bool is_int;
+    int64_t ival;
+    int slen;
+    char sval[60];
+};
+static char (*extra_keys)[24]; /* "app.attr.<k>" for k >= N_ATTR_KEYS */
+
+static const char *attr_key(int k)
+{
+    return k < (int)N_ATTR_KEYS ? ATTR_KEYS[k] : extra_keys[k - (int)N_ATTR_KEYS];
+}
+
+static double unit(uint64_t *rng)
+{
+    return (double)(splitmix(rng) >> 11) * 0x1p-53;
+}
+
+static const char *pick_weighted(uint64_t *rng, const struct wchoice *c, size_t n)
+{
+    unsigned total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += c[i].w;
+    unsigned r = (unsigned)(splitmix(rng) % total);
+    for (size_t i = 0; i < n; i++) {
+        if (r < c[i].w)
+            return c[i].v;
+        r -= c[i].w;
+    }
+    return c[n - 1].v;
+}
+
+/* Index in [0, n) with P(i) about proportional to 1/(i+1). */
+static size_t zipf(uint64_t *rng, size_t n)
+{
+    size_t i = (size_t)exp(unit(rng) * log((double)n + 1.0)) - 1;
+    return i < n ? i : n - 1;
+}
+
+static void init_vocabulary(uint64_t seed)
+{
+    static const char lower[] = "bcdfghjklmnpqrstvwxz2456789";
+    uint64_t s = seed ^ 0x706f6473ull;
+    for (size_t d = 0; d < N_OF(DEPLOYMENTS); d++) {
+        char rs[11];
+        for (int i = 0; i < 10; i++)
+            rs[i] = lower[splitmix(&s) % (sizeof lower - 1)];
+        rs[10] = '\0';
+        for (int p = 0; p < PODS_PER_DEPLOYMENT; p++) {
+            char id[6];
+            for (int i = 0; i < 5; i++)
+                id[i] = lower[splitmix(&s) % (sizeof lower - 1)];
+            id[5] = '\0';
+            snprintf(pods[d * PODS_PER_DEPLOYMENT + (size_t)p], sizeof pods[0], "%s-%s-%s",
+                     DEPLOYMENTS[d], rs, id);
+        }
+    }
+    user_salt = splitmix(&s);
+    if (opt.attrs > (int)N_ATTR_KEYS) {
+        extra_keys = xcalloc((size_t)opt.attrs - N_ATTR_KEYS, sizeof *extra_keys);
+        for (int k = (int)N_ATTR_KEYS; k < opt.attrs; k++)
+            snprintf(extra_keys[k - (int)N_ATTR_KEYS], sizeof extra_keys[0], "app.attr.%d", k);
+    }
+}
+
+/*
+ * Builders of a value in a->sval (snprintf was a fifth of the load generator's
+ * time). The sval buffer is large enough for every value built here.
+ */
+static void val_str(struct gattr *a, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(a->sval + a->slen, s, n + 1);
+    a->slen += (int)n;
+}
+static void val_u64(struct gattr *a, uint64_t v)
+{
+    char t[24];
+    int n = 0;
+    do {
+        t[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        a->sval[a->slen++] = t[--n];
+    a->sval[a->slen] = '\0';
+}
+static void val_hex(struct gattr *a, uint64_t v, int digits)
+{
+    static const char d[] = "0123456789abcdef";
+    for (int i = digits - 1; i >= 0; i--)
+        a->sval[a->slen++] = d[(v >> (4 * i)) & 15];
+    a->sval[a->slen] = '\0';
+}
+/* A static string as the value, not copied. */
+static void val_static(struct gattr *a, const char *s)
+{
+    a->sv = s;
+    a->slen = (int)strlen(s);
+}
+
+/* Realistic value of attribute k of a span whose HTTP route is ROUTES[route]. */
+static void attr_realistic(uint64_t *rng, int k, size_t route, struct gattr *a)
+{
+    a->sv = a->sval;
+    a->slen = 0;
+    a->sval[0] = '\0';
+    switch (k) {
+    case 0:
+        val_static(a, pick_weighted(rng, HTTP_METHODS, N_OF(HTTP_METHODS)));
+        break;
+    case 1: {
+        /* the route with each {param} replaced by a numeric ID */
+        for (const char *r = ROUTES[route]; *r;) {
+            if (*r != '{') {
+                a->sval[a->slen++] = *r++;
+                continue;
+            }
+            uint64_t id =
+                splitmix(rng) % 5 == 0 ? 1 + splitmix(rng) % 1000 : 1 + splitmix(rng) % N_PATH_IDS;
+            val_u64(a, id);
+            while (*r && *r != '}')
+                r++;
+            if (*r)
+                r++;
+        }
+        a->sval[a->slen] = '\0';
+        break;
+    }
+    case 2:
+        val_static(a, ROUTES[route]);
+        break;
+    case 3:
+        val_static(a, SERVER_ADDRS[zipf(rng, N_OF(SERVER_ADDRS))]);
+        break;
+    case 4:
+        val_static(a, pick_weighted(rng, DB_SYSTEMS, N_OF(DB_SYSTEMS)));
+        break;
+    case 5:
+        val_static(a, pick_weighted(rng, DB_OPERATIONS, N_OF(DB_OPERATIONS)));
+        break;
+    case 6: {
+        /* a (version 4 shaped) UUID per user, stable for the run */
+        uint64_t u = (splitmix(rng) % N_USERS) ^ user_salt, h1 = splitmix(&u), h2 = splitmix(&u);
+        val_hex(a, h1 >> 32, 8);
+        val_str(a, "-");
+        val_hex(a, h1 >> 16, 4);
+        val_str(a, "-4");
+        val_hex(a, h1, 3);
+        val_str(a, "-");
+        val_hex(a, 0x8000 | (h2 >> 48 & 0x3fff), 4);
+        val_str(a, "-");
+        val_hex(a, h2, 12);
+        break;
+    }
+    case 7:
+        a->is_int = true;
+        a->ival = 32768 + (int64_t)(splitmix(rng) % (60999 - 32768 + 1));
+        val_u64(a, (uint64_t)a->ival);
+        break;
+    case 8:
+        val_static(a, pick_weighted(rng, MESSAGING, N_OF(MESSAGING)));
+        break;
+    case 9:
+        val_static(a, RPC_METHODS[zipf(rng, N_OF(RPC_METHODS))]);
+        break;
+    case 10:
+        val_str(a, CACHE_PREFIXES[zipf(rng, N_OF(CACHE_PREFIXES))]);
+        val_hex(a, splitmix(rng), 12);
+        break;
+    case 11: {
+        size_t t = zipf(rng, N_TENANTS) + 1;
+        val_str(a, t < 10 ? "tenant-0" : "tenant-");
+        val_u64(a, t);
+        break;
+    }
+    case 12:
+        val_str(a, FLAGS[zipf(rng, N_OF(FLAGS))]);
+        val_str(a, splitmix(rng) % 10 < 3 ? ":on" : ":off");
+        break;
+    case 13:
+        val_static(a, REGIONS[zipf(rng, N_OF(REGIONS))]);
+        break;
+    case 14:
+        val_static(a, pods[splitmix(rng) % N_OF(pods)]);
+        break;
+    case 15: {
+        unsigned total = 0, r;
+        size_t i = 0;
+        for (size_t j = 0; j < N_OF(THREAD_POOLS); j++)
+            total += THREAD_POOLS[j].w;
+        r = (unsigned)(splitmix(rng) % total);
+        while (r >= THREAD_POOLS[i].w)
+            r -= THREAD_POOLS[i++].w;
+        val_str(a, THREAD_POOLS[i].prefix);
+        val_u64(a, 1 + splitmix(rng) % (uint64_t)THREAD_POOLS[i].size);
+        break;
+    }
+    default:
+        val_str(a, "value-");
+        val_u64(a, 1 + splitmix(rng) % 100);
+        break;
+    }
+}
+
+/* The old values (--attr-values random): uniformly random text, about 30 bytes per pair. */
+static void attr_random(uint64_t *rng, struct gattr *a)
+{
+    size_t klen = strlen(a->key);
+    size_t want = klen < 26 ? 30 - klen : 4;
+    static const char alpha[] = "abcdefghijklmnopqrstuvwxyz0123456789-_/";
+    for (size_t i = 0; i < want; i++)
+        a->sval[i] = alpha[splitmix(rng) % (sizeof alpha - 1)];
+    a->sval[want] = '\0';
+    a->sv = a->sval;
+    a->slen = (int)want;
+}
+
+/* Fill the opt.attrs attributes of one span. */
+static void gen_attrs(uint64_t *rng, struct gattr *attrs)
+{
+    size_t route = zipf(rng, N_OF(ROUTES));
+    for (int k = 0; k < opt.attrs; k++) {
+        struct gattr *a = &attrs[k];
+        a->key = attr_key(k);
+        a->is_int = false;
+        if (opt.random_values)
+            attr_random(rng, a);
+        else
+            attr_realistic(rng, k, route, a);
+    }
+}
+
 static char corr_prefix[64];
 static int spans_per_trace;
 
@@ -243,12 +581,14 @@ struct gspan {
     int depth;
     uint64_t start, end;
     int op;
+    struct gattr *attrs; /* opt.attrs of them, in the trace's attr_store */
 };
 
 struct gtrace {
     uint8_t trace_id[16];
     long corr; /* correlation ID index */
     struct gspan *spans;
+    struct gattr *attr_store; /* spans_per_trace x opt.attrs */
 };
 
 struct batch {
@@ -287,69 +627,109 @@ static void gen_trace(uint64_t *rng, struct gtrace *t, long corr_idx)
         s->start = t0 + (uint64_t)s->depth * 2000000ull + (uint64_t)i * 1000ull;
         s->end = s->start + 40000000ull / (uint64_t)(s->depth + 1) + splitmix(rng) % 1000000ull;
         s->op = (int)(splitmix(rng) % N_OPS);
+        s->attrs = t->attr_store + (size_t)i * (size_t)opt.attrs;
+        gen_attrs(rng, s->attrs);
     }
-}
-
-/* Attribute value text for key k: about 30 bytes per key+value pair. */
-static void attr_value(uint64_t *rng, int k, char *out, size_t n)
-{
-    size_t klen = strlen(ATTR_KEYS[k % N_ATTR_KEYS]);
-    size_t want = klen < 26 ? 30 - klen : 4;
-    if (want >= n)
-        want = n - 1;
-    static const char alpha[] = "abcdefghijklmnopqrstuvwxyz0123456789-_/";
-    for (size_t i = 0; i < want; i++)
-        out[i] = alpha[splitmix(rng) % (sizeof alpha - 1)];
-    out[want] = '\0';
 }
 
 /* ---- protobuf encoding (protobuf-c structs, all storage in one arena per batch) */
 
+/*
+ * A bump allocator: chunks of 256 KB kept across batches, reset (not freed)
+ * after each batch is packed, so building a request costs no malloc per field.
+ */
+struct arena_chunk {
+    struct arena_chunk *next;
+    size_t used, cap;
+    _Alignas(max_align_t) char data[];
+};
 struct arena {
-    char **blocks;
-    size_t n, cap;
+    struct arena_chunk *head, *cur;
 };
 static void *arena_alloc(struct arena *a, size_t sz)
 {
-    if (a->n == a->cap) {
-        a->cap = a->cap ? a->cap * 2 : 256;
-        a->blocks = realloc(a->blocks, a->cap * sizeof *a->blocks);
-        if (!a->blocks) {
-            perror("realloc");
-            exit(2);
-        }
+    sz = (sz + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1);
+    while (a->cur && a->cur->used + sz > a->cur->cap) {
+        if (!a->cur->next)
+            break;
+        a->cur = a->cur->next;
     }
-    void *p = xcalloc(1, sz);
-    a->blocks[a->n++] = p;
+    if (!a->cur || a->cur->used + sz > a->cur->cap) {
+        size_t cap = sz > 262144 ? sz : 262144;
+        struct arena_chunk *c = xcalloc(1, sizeof *c + cap);
+        c->cap = cap;
+        if (a->cur) {
+            c->next = a->cur->next;
+            a->cur->next = c;
+        } else {
+            a->head = c;
+        }
+        a->cur = c;
+    }
+    void *p = a->cur->data + a->cur->used;
+    a->cur->used += sz;
+    memset(p, 0, sz);
     return p;
 }
-static char *arena_strdup(struct arena *a, const char *s)
+static char *arena_strdup(struct arena *a, const char *s, size_t n)
 {
-    size_t n = strlen(s) + 1;
-    char *p = arena_alloc(a, n);
+    char *p = arena_alloc(a, n + 1);
     memcpy(p, s, n);
+    p[n] = '\0';
     return p;
 }
-static void arena_free(struct arena *a)
+static void arena_reset(struct arena *a)
 {
-    for (size_t i = 0; i < a->n; i++)
-        free(a->blocks[i]);
-    a->n = 0;
+    for (struct arena_chunk *c = a->head; c; c = c->next)
+        c->used = 0;
+    a->cur = a->head;
+}
+static void arena_release(struct arena *a)
+{
+    while (a->head) {
+        struct arena_chunk *n = a->head->next;
+        free(a->head);
+        a->head = n;
+    }
+    a->cur = NULL;
 }
 
 typedef Opentelemetry__Proto__Common__V1__KeyValue KV;
 typedef Opentelemetry__Proto__Common__V1__AnyValue AV;
 
-static KV *kv_str(struct arena *a, const char *k, const char *v)
+/* A string attribute; k and v are borrowed and must outlive the packing of the request. */
+static KV *kv_str(struct arena *a, const char *k, const char *v, size_t vlen)
 {
     KV *kv = arena_alloc(a, sizeof *kv);
     opentelemetry__proto__common__v1__key_value__init(kv);
     AV *av = arena_alloc(a, sizeof *av);
     opentelemetry__proto__common__v1__any_value__init(av);
     av->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-    av->string_value.data = (uint8_t *)arena_strdup(a, v);
-    av->string_value.len = strlen(v);
-    kv->key = arena_strdup(a, k);
+    av->string_value.data = (uint8_t *)v;
+    av->string_value.len = vlen;
+    kv->key = (char *)k;
+    kv->value = av;
+    return kv;
+}
+
+/* A string attribute whose value is copied into the arena (v may be a local buffer). */
+static KV *kv_copy(struct arena *a, const char *k, const char *v)
+{
+    size_t n = strlen(v);
+    return kv_str(a, k, arena_strdup(a, v, n), n);
+}
+
+static KV *kv_gattr(struct arena *a, const struct gattr *g)
+{
+    if (!g->is_int)
+        return kv_str(a, g->key, g->sv, (size_t)g->slen);
+    KV *kv = arena_alloc(a, sizeof *kv);
+    opentelemetry__proto__common__v1__key_value__init(kv);
+    AV *av = arena_alloc(a, sizeof *av);
+    opentelemetry__proto__common__v1__any_value__init(av);
+    av->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
+    av->int_value = g->ival;
+    kv->key = (char *)g->key;
     kv->value = av;
     return kv;
 }
@@ -362,9 +742,9 @@ static Opentelemetry__Proto__Resource__V1__Resource *resource_pb(struct arena *a
     r->attributes = arena_alloc(a, 3 * sizeof(KV *));
     char inst[64];
     snprintf(inst, sizeof inst, "%s-7f9c%d", SERVICE_NAMES[svc % N_SERVICE_NAMES], svc);
-    r->attributes[0] = kv_str(a, "service.name", SERVICE_NAMES[svc % N_SERVICE_NAMES]);
-    r->attributes[1] = kv_str(a, "service.instance.id", inst);
-    r->attributes[2] = kv_str(a, "deployment.environment.name", "bench");
+    r->attributes[0] = kv_copy(a, "service.name", SERVICE_NAMES[svc % N_SERVICE_NAMES]);
+    r->attributes[1] = kv_copy(a, "service.instance.id", inst);
+    r->attributes[2] = kv_copy(a, "deployment.environment.name", "bench");
     return r;
 }
 
@@ -431,15 +811,12 @@ static void encode_traces_pb(struct batch *b, uint64_t *rng, struct arena *a)
                 int na = opt.attrs + (g->depth == 0 ? 1 : 0);
                 sp->n_attributes = (size_t)na;
                 sp->attributes = arena_alloc(a, (size_t)na * sizeof(KV *));
-                for (int k = 0; k < opt.attrs; k++) {
-                    char v[64];
-                    attr_value(rng, k, v, sizeof v);
-                    sp->attributes[k] = kv_str(a, ATTR_KEYS[k % N_ATTR_KEYS], v);
-                }
+                for (int k = 0; k < opt.attrs; k++)
+                    sp->attributes[k] = kv_gattr(a, &g->attrs[k]);
                 if (g->depth == 0) {
                     char c[96];
                     corr_text(tr->corr, c, sizeof c);
-                    sp->attributes[opt.attrs] = kv_str(a, "correlation.id", c);
+                    sp->attributes[opt.attrs] = kv_copy(a, "correlation.id", c);
                 }
                 Opentelemetry__Proto__Trace__V1__Status *st = arena_alloc(a, sizeof *st);
                 opentelemetry__proto__trace__v1__status__init(st);
@@ -517,7 +894,7 @@ static void encode_logs_pb(struct batch *b, uint64_t *rng, struct arena *a)
                     r->body = body;
                     r->n_attributes = 1;
                     r->attributes = arena_alloc(a, sizeof(KV *));
-                    r->attributes[0] = kv_str(a, "code.function.name", OPS[g->op]);
+                    r->attributes[0] = kv_copy(a, "code.function.name", OPS[g->op]);
                     r->trace_id.data = tr->trace_id;
                     r->trace_id.len = 16;
                     r->span_id.data = g->span_id;
@@ -543,7 +920,7 @@ static void encode_logs_pb(struct batch *b, uint64_t *rng, struct arena *a)
                     r->body = body;
                     r->n_attributes = 1;
                     r->attributes = arena_alloc(a, sizeof(KV *));
-                    r->attributes[0] = kv_str(a, "correlation.id", c);
+                    r->attributes[0] = kv_copy(a, "correlation.id", c);
                     sl->log_records[sl->n_log_records++] = r;
                 }
             }
@@ -604,10 +981,9 @@ static void encode_traces_json(struct batch *b, uint64_t *rng)
                            g->start, g->end);
                 first = false;
                 for (int k = 0; k < opt.attrs; k++) {
-                    char v[64];
-                    attr_value(rng, k, v, sizeof v);
-                    buf_printf(o, "%s{\"key\":\"%s\",\"value\":{\"stringValue\":\"%s\"}}",
-                               k ? "," : "", ATTR_KEYS[k % N_ATTR_KEYS], v);
+                    const struct gattr *at = &g->attrs[k];
+                    buf_printf(o, "%s{\"key\":\"%s\",\"value\":{\"%s\":\"%s\"}}", k ? "," : "",
+                               at->key, at->is_int ? "intValue" : "stringValue", at->sv);
                 }
                 if (g->depth == 0) {
                     char c[96];
@@ -727,6 +1103,8 @@ struct worker {
     char last_error[256];
     struct buf resp;
     struct buf acked; /* lines for --out */
+    long sends, late; /* --rate: requests sent, of which later than one interval */
+    double max_lag;   /* --rate: the most a send was behind its schedule, seconds */
 };
 
 static atomic_long requests_started;
@@ -843,9 +1221,23 @@ static void *run_worker(void *arg)
         per_req = 1;
     struct batch b = {0};
     b.traces = xcalloc((size_t)per_req, sizeof *b.traces);
-    for (int t = 0; t < per_req; t++)
+    for (int t = 0; t < per_req; t++) {
         b.traces[t].spans = xcalloc((size_t)spans_per_trace, sizeof(struct gspan));
+        b.traces[t].attr_store =
+            xcalloc((size_t)spans_per_trace * (size_t)opt.attrs, sizeof(struct gattr));
+    }
     struct arena a = {0};
+    /*
+     * --rate: each connection sends on its own fixed schedule, one request every
+     * `interval` seconds, the connections' schedules staggered evenly. A request
+     * that cannot go out on time (the previous answer came late) goes out at
+     * once, and the schedule is not moved: the run shows whether the rate held.
+     */
+    double interval = 0, next_send = 0;
+    if (opt.rate > 0) {
+        interval = (double)per_req * spans_per_trace * opt.connections / opt.rate;
+        next_send = t_start + interval * w->id / opt.connections;
+    }
     for (;;) {
         if (atomic_load(&stop_flag))
             break;
@@ -853,7 +1245,7 @@ static void *run_worker(void *arg)
             long n = atomic_fetch_add(&requests_started, 1);
             if (n >= opt.requests)
                 break;
-        } else if (mono_s() >= t_deadline) {
+        } else if (mono_s() >= t_deadline || (interval > 0 && next_send >= t_deadline)) {
             break;
         }
         b.n_traces = per_req;
@@ -874,7 +1266,24 @@ static void *run_worker(void *arg)
             encode_traces_pb(&b, &w->rng, &a);
             if (b.n_logs)
                 encode_logs_pb(&b, &w->rng, &a);
-            arena_free(&a);
+            arena_reset(&a);
+        }
+        if (interval > 0) {
+            double now = mono_s();
+            if (now < next_send) {
+                struct timespec ts = {.tv_sec = (time_t)next_send,
+                                      .tv_nsec =
+                                          (long)((next_send - (double)(time_t)next_send) * 1e9)};
+                while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+                    ;
+            } else {
+                if (now - next_send > w->max_lag)
+                    w->max_lag = now - next_send;
+                if (now - next_send > interval)
+                    w->late++;
+            }
+            w->sends++;
+            next_send += interval;
         }
         long rej = 0;
         bool tok = post(w, "/v1/traces", &b.traces_body, &w->lat_traces, &rej);
@@ -910,13 +1319,80 @@ static void *run_worker(void *arg)
         }
     }
     curl_easy_cleanup(w->curl);
-    for (int t = 0; t < per_req; t++)
+    for (int t = 0; t < per_req; t++) {
         free(b.traces[t].spans);
+        free(b.traces[t].attr_store);
+    }
     free(b.traces);
     free(b.traces_body.p);
     free(b.logs_body.p);
-    free(a.blocks);
+    arena_release(&a);
     return NULL;
+}
+
+/* Mean bytes of attribute keys and values (as text) per span, over 10,000 generated spans. */
+static double mean_attr_bytes(uint64_t seed)
+{
+    if (!opt.attrs)
+        return 0;
+    struct gattr *a = xcalloc((size_t)opt.attrs, sizeof *a);
+    uint64_t rng = seed;
+    double total = 0;
+    for (int i = 0; i < 10000; i++) {
+        gen_attrs(&rng, a);
+        for (int k = 0; k < opt.attrs; k++)
+            total += (double)(strlen(a[k].key) + (size_t)a[k].slen);
+    }
+    free(a);
+    return total / 10000;
+}
+
+/*
+ * --copy-rows: n spans of the configured workload (trace shape, services,
+ * attributes) as psql COPY text rows on stdout; nothing is sent. Generated
+ * strings hold no tab, newline, backslash or quote, so no escaping is needed.
+ */
+static int copy_rows(long n, uint64_t rng)
+{
+    struct gtrace t = {0};
+    struct buf o = {0};
+    t.spans = xcalloc((size_t)spans_per_trace, sizeof *t.spans);
+    t.attr_store = xcalloc((size_t)spans_per_trace * (size_t)opt.attrs, sizeof *t.attr_store);
+    for (long done = 0, tn = 0; done < n; tn++) {
+        gen_trace(&rng, &t, (long)(((uint64_t)tn * 2654435761ull) % (uint64_t)opt.corr_ids));
+        char tid[33];
+        hex(t.trace_id, 16, tid);
+        o.len = 0;
+        for (int i = 0; i < spans_per_trace && done < n; i++, done++) {
+            const struct gspan *g = &t.spans[i];
+            char sid[17], pid[17] = "\\N";
+            hex(g->span_id, 8, sid);
+            if (g->parent >= 0)
+                hex(t.spans[g->parent].span_id, 8, pid);
+            buf_printf(&o, "%s\t%s\t%s\t%s\t%s\t%" PRIu64 "\t%" PRIu64 "\t{", tid, sid, pid,
+                       SERVICE_NAMES[svc_of(g) % (int)N_SERVICE_NAMES], OPS[g->op], g->start,
+                       g->end - g->start);
+            for (int k = 0; k < opt.attrs; k++) {
+                const struct gattr *a = &g->attrs[k];
+                buf_printf(&o, a->is_int ? "%s\"%s\": %s" : "%s\"%s\": \"%s\"", k ? ", " : "",
+                           a->key, a->sv);
+            }
+            if (g->depth == 0) {
+                char c[96];
+                corr_text(t.corr, c, sizeof c);
+                buf_printf(&o, "%s\"correlation.id\": \"%s\"", opt.attrs ? ", " : "", c);
+            }
+            buf_add(&o, "}\n", 2);
+        }
+        if (fwrite(o.p, 1, o.len, stdout) != o.len) {
+            perror("loadgen: stdout");
+            return 1;
+        }
+    }
+    free(t.spans);
+    free(t.attr_store);
+    free(o.p);
+    return fflush(stdout) ? 1 : 0;
 }
 
 /* ------------------------------------------------------------------ main */
@@ -942,6 +1418,9 @@ int main(int argc, char **argv)
         {"retries", required_argument, 0, 'r'},
         {"seed", required_argument, 0, 'R'},
         {"quiet", no_argument, 0, 'q'},
+        {"attr-values", required_argument, 0, 'V'},
+        {"rate", required_argument, 0, 'T'},
+        {"copy-rows", required_argument, 0, 'Y'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -1002,6 +1481,22 @@ int main(int argc, char **argv)
         case 'q':
             opt.quiet = true;
             break;
+        case 'V':
+            if (!strcmp(optarg, "random")) {
+                opt.random_values = true;
+            } else if (!strcmp(optarg, "realistic")) {
+                opt.random_values = false;
+            } else {
+                fprintf(stderr, "loadgen: --attr-values: realistic or random, not %s\n", optarg);
+                return 2;
+            }
+            break;
+        case 'T':
+            opt.rate = atof(optarg);
+            break;
+        case 'Y':
+            opt.copy_rows = atol(optarg);
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -1012,7 +1507,8 @@ int main(int argc, char **argv)
     }
     if (optind < argc || opt.connections < 1 || opt.depth < 1 || opt.fanout < 1 || opt.attrs < 0 ||
         opt.logs_per_span < 0 || opt.logs_outside < 0 || opt.corr_ids < 1 || opt.services < 1 ||
-        opt.spans_per_request < 1 || (opt.requests <= 0 && opt.duration <= 0)) {
+        opt.spans_per_request < 1 || (opt.requests <= 0 && opt.duration <= 0) || opt.rate < 0 ||
+        opt.copy_rows < 0) {
         usage(stderr);
         return 2;
     }
@@ -1032,6 +1528,10 @@ int main(int argc, char **argv)
         snprintf(corr_prefix, sizeof corr_prefix, "%s", opt.corr_prefix);
     else
         snprintf(corr_prefix, sizeof corr_prefix, "corr-%06" PRIx64, splitmix(&s0) & 0xffffff);
+    init_vocabulary(opt.seed);
+    if (opt.copy_rows)
+        return copy_rows(opt.copy_rows, splitmix(&s0));
+    double attr_bytes = mean_attr_bytes(opt.seed ^ 0x5eedull);
     if (opt.out && !(out_file = fopen(opt.out, "w"))) {
         fprintf(stderr, "loadgen: %s: %s\n", opt.out, strerror(errno));
         return 2;
@@ -1046,6 +1546,15 @@ int main(int argc, char **argv)
         opt.url, opt.json ? "OTLP/JSON" : "protobuf", opt.connections, per_req, spans_per_trace,
         opt.depth, opt.fanout, opt.attrs, opt.logs_per_span, opt.logs_outside, opt.corr_ids,
         corr_prefix, opt.requests ? "fixed request count" : "fixed duration");
+    printf("loadgen: attribute values %s: %.0f bytes of keys and values per span on average "
+           "(%.1f per attribute)\n",
+           opt.random_values ? "random" : "realistic", attr_bytes,
+           opt.attrs ? attr_bytes / opt.attrs : 0.0);
+    if (opt.rate > 0)
+        printf("loadgen: paced at %.0f spans/s in all (%.0f per connection: a request every %.1f "
+               "ms)\n",
+               opt.rate, opt.rate / opt.connections,
+               1000.0 * per_req * spans_per_trace * opt.connections / opt.rate);
     if (opt.requests)
         printf("loadgen: %ld trace requests = %ld spans, %ld log records\n", opt.requests,
                opt.requests * per_req * spans_per_trace,
@@ -1144,11 +1653,44 @@ int main(int argc, char **argv)
         printf("  last error: %s\n", last_error);
     if (opt.out)
         printf("  acknowledged traces written to %s (\"<trace id> <correlation id>\")\n", opt.out);
+    /*
+     * held: at least 95 % of the target acknowledged per second, and at most 5 % of
+     * the requests sent more than one interval behind their schedule (a late
+     * request catches up the average but was not sent at the rate asked)
+     */
+    int held = -1;
+    if (opt.rate > 0) {
+        long sends = 0, late = 0;
+        double max_lag = 0;
+        for (int i = 0; i < opt.connections; i++) {
+            sends += ws[i].sends;
+            late += ws[i].late;
+            if (ws[i].max_lag > max_lag)
+                max_lag = ws[i].max_lag;
+        }
+        double got = (double)spans / elapsed;
+        held = got >= 0.95 * opt.rate && late * 20 <= sends;
+        printf("  rate            target %.0f spans/s, acknowledged %.0f spans/s (%.1f %%): %s\n"
+               "                  %ld of %ld requests sent more than one interval behind schedule, "
+               "at most %.1f ms behind\n",
+               opt.rate, got, 100.0 * got / opt.rate, held ? "held" : "NOT held", late, sends,
+               max_lag * 1000.0);
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    printf("  loadgen CPU     %.1f s (user+system)\n", cpu);
     printf("RESULT spans_acked=%ld logs_acked=%ld requests_failed=%ld spans_per_s=%.0f "
            "logs_per_s=%.0f "
-           "p50_ms=%.1f p99_ms=%.1f\n",
+           "p50_ms=%.2f p99_ms=%.2f elapsed_s=%.2f rate_target=%.0f rate_held=%s "
+           "loadgen_cpu_s=%.2f attr_bytes_per_span=%.0f\n",
            spans, logs, req_failed + lreq_failed, (double)spans / elapsed, (double)logs / elapsed,
-           pct(&lt, .5), pct(&lt, .99));
+           pct(&lt, .5), pct(&lt, .99), elapsed, opt.rate,
+           held < 0 ? "na"
+           : held   ? "yes"
+                    : "no",
+           cpu, attr_bytes);
     curl_global_cleanup();
     return (req_failed + lreq_failed) ? 1 : 0;
 }
