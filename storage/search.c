@@ -296,25 +296,6 @@ static bool text_is(const char *s, size_t n, const char *want, struct opg_buf *t
     return tmp->len == wn && !memcmp(tmp->data, want, wn);
 }
 
-/* Times as trace_parts holds them: within int64, an end before the start a zero duration. */
-static int64_t span_start_ns(const otlp_span_t *s)
-{
-    return s->start_time_unix_nano > (uint64_t)INT64_MAX ? INT64_MAX
-                                                         : (int64_t)s->start_time_unix_nano;
-}
-
-static int64_t span_duration_ns(const otlp_span_t *s)
-{
-    uint64_t start = (uint64_t)span_start_ns(s), end = s->end_time_unix_nano;
-
-    return end < start || end > (uint64_t)INT64_MAX ? 0 : (int64_t)(end - start);
-}
-
-static int span_status(const otlp_span_t *s)
-{
-    return s->status ? (int)s->status->code : 0;
-}
-
 /* ---------------------------------------------------------------- ID sets */
 
 struct idset {
@@ -440,17 +421,23 @@ static bool span_ids_add(struct span_ids *s, uint64_t v)
 
 /*
  * Blocks are read through a small cache. Parts walked by start time come
- * mostly from a few recent blocks, so a block is fetched and decoded once
- * while the walk is among its parts, and fetched together with the next
- * blocks the walk will need (2, then 4, ... up to FETCH_BLOCKS per query, so
- * that a search that ends early fetches little). The decoded blocks share
+ * mostly from a few recent blocks, so a block is fetched and decompressed
+ * once while the walk is among its parts, and fetched together with the
+ * next blocks the walk will need (2, then 4, ... up to FETCH_BLOCKS per
+ * query, so that a search that ends early fetches little). The blocks share
  * one arena, dropped whole once it holds CACHE_BLOCKS blocks or CACHE_BYTES:
- * memory stays bounded however far a walk goes, at the price of decoding a
+ * memory stays bounded however far a walk goes, at the price of reading a
  * block again should the walk come back to it.
+ *
+ * A block is not unpacked whole: protobuf-c would allocate every attribute
+ * of every span, most of it for spans of other traces. It is scanned in its
+ * wire format instead, for what parts, summaries and the graph need of
+ * each span (IDs, name, kind, times, status, its resource's service), and a
+ * span is unpacked only when its attributes are matched against tags.
  */
 #define CACHE_BLOCKS 32
 #define CACHE_BYTES  (64u << 20)
-/* What one block may decode to (it holds one request's spans at most). */
+/* What one block may decompress to (it holds one request's spans at most). */
 #define CACHE_ARENA_LIMIT (1u << 30)
 #define FETCH_BLOCKS      16
 
@@ -464,13 +451,27 @@ static bool key_eq(struct block_key a, struct block_key b)
     return a.id == b.id && a.day == b.day;
 }
 
-/* A span of a decoded block, with what it came with. */
-struct block_span {
-    const otlp_span_t *span;
-    const otlp_resource_t *resource; /* may be NULL */
-    const otlp_scope_t *scope;       /* may be NULL */
+/* A resource and scope of a block, unpacked (they are few). */
+struct block_origin {
+    const otlp_resource_t *resource; /* NULL if absent or unreadable */
+    const otlp_scope_t *scope;       /* likewise */
     ProtobufCBinaryData service;     /* service.name as the text columns hold it */
-    uint32_t at;                     /* place in the block, so that sorting is stable */
+};
+
+/* A span of a block: what its wire format says, pointing into the block's bytes. */
+struct block_span {
+    const uint8_t *trace_id;  /* 16 bytes */
+    const uint8_t *span_id;   /* 8 bytes, or NULL */
+    const uint8_t *parent_id; /* 8 bytes, or NULL for a root span */
+    const char *name;         /* name_len bytes, not NUL-terminated */
+    size_t name_len;
+    const uint8_t *msg; /* the Span message */
+    size_t msg_len;
+    otlp_span_t *span; /* unpacked from msg on demand */
+    const struct block_origin *origin;
+    int64_t start_ns, duration_ns; /* as trace_parts counts them */
+    int32_t kind, status;
+    uint32_t at; /* place in the block, so that sorting is stable */
 };
 
 struct block {
@@ -482,13 +483,191 @@ struct block {
 struct block_cache {
     PGconn *conn;
     struct opg_codec *codec;
-    struct opg_arena *arena; /* every decoded block */
+    struct opg_arena *arena; /* every block's bytes, spans and origins */
     struct block blocks[CACHE_BLOCKS];
     size_t n;
     PGresult *fetched; /* id, day, payload of the blocks fetched last */
     size_t ahead;      /* blocks the next fetch asks for */
     struct opg_buf scratch, tmp;
 };
+
+/* ---- the protobuf wire format, as far as the scan needs it */
+
+struct pb {
+    const uint8_t *p, *end;
+    bool bad;
+};
+
+struct pb_field {
+    uint32_t num;
+    int type;            /* 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32 */
+    uint64_t v;          /* varint and fixed values */
+    const uint8_t *data; /* length-delimited: len bytes */
+    size_t len;
+};
+
+static struct pb pb_of(const uint8_t *p, size_t n)
+{
+    return (struct pb){p, p + n, false};
+}
+
+static bool pb_varint(struct pb *b, uint64_t *v)
+{
+    uint64_t x = 0;
+
+    for (int shift = 0; shift < 64 && b->p < b->end; shift += 7) {
+        uint8_t c = *b->p++;
+        x |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *v = x;
+            return true;
+        }
+    }
+    return false;
+}
+
+static uint64_t pb_le(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+
+    for (int i = n - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* The next field of b; false at the end, or with b->bad set when malformed. */
+static bool pb_next(struct pb *b, struct pb_field *f)
+{
+    uint64_t key, len;
+
+    if (b->bad || b->p >= b->end)
+        return false;
+    if (!pb_varint(b, &key))
+        goto bad;
+    f->num = (uint32_t)(key >> 3);
+    f->type = (int)(key & 7);
+    switch (f->type) {
+    case 0:
+        if (!pb_varint(b, &f->v))
+            goto bad;
+        return true;
+    case 1:
+    case 5:
+        len = f->type == 1 ? 8 : 4;
+        if ((size_t)(b->end - b->p) < len)
+            goto bad;
+        f->v = pb_le(b->p, (int)len);
+        b->p += len;
+        return true;
+    case 2:
+        if (!pb_varint(b, &len) || len > (uint64_t)(b->end - b->p))
+            goto bad;
+        f->data = b->p;
+        f->len = (size_t)len;
+        b->p += len;
+        return true;
+    default: /* groups: not in OTLP */
+        goto bad;
+    }
+bad:
+    b->bad = true;
+    return false;
+}
+
+/* Field num of message p[0..n), length-delimited (the last, as protobuf merges), or false. */
+static bool pb_find(const uint8_t *p, size_t n, uint32_t num, const uint8_t **data, size_t *len)
+{
+    struct pb b = pb_of(p, n);
+    struct pb_field f;
+    bool found = false;
+
+    while (pb_next(&b, &f)) {
+        if (f.num == num && f.type == 2) {
+            *data = f.data;
+            *len = f.len;
+            found = true;
+        }
+    }
+    return found && !b.bad;
+}
+
+/* Span fields (opentelemetry/proto/trace/v1/trace.proto). */
+enum {
+    SPAN_TRACE_ID = 1,
+    SPAN_SPAN_ID = 2,
+    SPAN_PARENT_SPAN_ID = 4,
+    SPAN_NAME = 5,
+    SPAN_KIND = 6,
+    SPAN_START = 7,
+    SPAN_END = 8,
+    SPAN_STATUS = 15,
+    STATUS_CODE = 3,
+};
+
+/* Reads span message p[0..n) into e. False if it is malformed or has no valid trace ID. */
+static bool scan_span(const uint8_t *p, size_t n, struct block_span *e)
+{
+    struct pb b = pb_of(p, n), st;
+    struct pb_field f, g;
+    uint64_t start = 0, end = 0;
+
+    memset(e, 0, sizeof(*e));
+    e->msg = p;
+    e->msg_len = n;
+    e->name = "";
+    while (pb_next(&b, &f)) {
+        switch (f.num) {
+        case SPAN_TRACE_ID:
+            if (f.type == 2)
+                e->trace_id = f.len == OPG_TRACE_ID_LEN ? f.data : NULL;
+            break;
+        case SPAN_SPAN_ID:
+            if (f.type == 2)
+                e->span_id = f.len == OPG_SPAN_ID_LEN ? f.data : NULL;
+            break;
+        case SPAN_PARENT_SPAN_ID:
+            if (f.type == 2)
+                e->parent_id = f.len == OPG_SPAN_ID_LEN ? f.data : NULL;
+            break;
+        case SPAN_NAME:
+            if (f.type == 2) {
+                e->name = (const char *)f.data;
+                e->name_len = f.len;
+            }
+            break;
+        case SPAN_KIND:
+            if (f.type == 0)
+                e->kind = (int32_t)f.v;
+            break;
+        case SPAN_START:
+            if (f.type == 1)
+                start = f.v;
+            break;
+        case SPAN_END:
+            if (f.type == 1)
+                end = f.v;
+            break;
+        case SPAN_STATUS:
+            if (f.type != 2)
+                break;
+            st = pb_of(f.data, f.len);
+            while (pb_next(&st, &g))
+                if (g.num == STATUS_CODE && g.type == 0)
+                    e->status = (int32_t)g.v;
+            if (st.bad)
+                return false;
+            break;
+        }
+    }
+    /* Times kept within int64 as the collector keeps them for SQL. */
+    if (start > (uint64_t)INT64_MAX)
+        start = (uint64_t)INT64_MAX;
+    e->start_ns = (int64_t)start;
+    e->duration_ns = end < start || end > (uint64_t)INT64_MAX ? 0 : (int64_t)(end - start);
+    return !b.bad && e->trace_id;
+}
+
+/* ---- the cache */
 
 static void cache_init(struct block_cache *c, PGconn *conn, struct opg_codec *codec)
 {
@@ -509,7 +688,7 @@ static void cache_release(struct block_cache *c)
     memset(c, 0, sizeof(*c));
 }
 
-/* Forgets every decoded block: a block pointer taken before is invalid after. */
+/* Forgets every block: a block pointer taken before is invalid after. */
 static void cache_drop(struct block_cache *c)
 {
     opg_arena_destroy(c->arena);
@@ -528,56 +707,111 @@ static struct block *cache_find(struct block_cache *c, struct block_key key)
 static int cmp_block_span(const void *a, const void *b)
 {
     const struct block_span *x = a, *y = b;
-    int c = memcmp(x->span->trace_id.data, y->span->trace_id.data, OPG_TRACE_ID_LEN);
+    int c = memcmp(x->trace_id, y->trace_id, OPG_TRACE_ID_LEN);
 
     return c ? c : (x->at > y->at) - (x->at < y->at);
 }
 
-/* Lists req's spans in b, sorted by trace. -1 if the arena is full. */
-static int index_block(struct block_cache *c, struct block *b, const otlp_req_t *req)
+/* The resource and scope of one ScopeSpans of resource rs (p[0..n)). -1 if out of memory. */
+static int scan_origin(struct block_cache *c, struct block_origin *o, const otlp_resource_t *rs,
+                       ProtobufCBinaryData service, const uint8_t *p, size_t n)
 {
-    size_t n = 0;
+    ProtobufCAllocator al = opg_arena_pb_allocator(c->arena);
+    const uint8_t *scope;
+    size_t len;
 
-    for (size_t i = 0; i < req->n_resource_spans; i++)
-        for (size_t j = 0; j < req->resource_spans[i]->n_scope_spans; j++)
-            n += req->resource_spans[i]->scope_spans[j]->n_spans;
-    b->spans = opg_arena_alloc(c->arena, (n ? n : 1) * sizeof(*b->spans));
+    o->resource = rs;
+    o->service = service;
+    o->scope = NULL;
+    if (pb_find(p, n, 1, &scope, &len))
+        o->scope = opentelemetry__proto__common__v1__instrumentation_scope__unpack(&al, len, scope);
+    return opg_arena_exhausted(c->arena) ? -1 : 0;
+}
+
+/* service.name of rs, as the text columns hold it. */
+static int origin_service(struct block_cache *c, const otlp_resource_t *rs,
+                          ProtobufCBinaryData *out)
+{
+    *out = opg_resource_service(rs);
+    if (opg_text_clean((const char *)out->data, out->len))
+        return 0;
+    opg_buf_reset(&c->tmp);
+    opg_text_sanitize(&c->tmp, (const char *)out->data, out->len);
+    out->data = (uint8_t *)opg_arena_strndup(c->arena, c->tmp.data, c->tmp.len);
+    out->len = c->tmp.len;
+    return out->data ? 0 : -1;
+}
+
+/*
+ * Lists the spans of the TracesData in bytes[0..n) in b, sorted by trace:
+ * cap of them at most (span_blocks.span_count). -1 if the block is
+ * malformed or the arena is full.
+ */
+static int index_block(struct block_cache *c, struct block *b, const uint8_t *bytes, size_t n,
+                       size_t cap)
+{
+    ProtobufCAllocator al = opg_arena_pb_allocator(c->arena);
+    struct pb top = pb_of(bytes, n), rs, ss;
+    struct pb_field f, g, h;
+
+    b->spans = opg_arena_alloc(c->arena, (cap ? cap : 1) * sizeof(*b->spans));
     if (!b->spans)
         return -1;
-    for (size_t i = 0; i < req->n_resource_spans; i++) {
-        const otlp_rs_t *rs = req->resource_spans[i];
-        ProtobufCBinaryData svc = opg_resource_service(rs->resource);
+    while (pb_next(&top, &f)) {
+        const otlp_resource_t *resource = NULL;
+        ProtobufCBinaryData service;
+        const uint8_t *p;
+        size_t len;
 
-        if (!opg_text_clean((const char *)svc.data, svc.len)) {
-            opg_buf_reset(&c->tmp);
-            opg_text_sanitize(&c->tmp, (const char *)svc.data, svc.len);
-            svc.data = (uint8_t *)opg_arena_strndup(c->arena, c->tmp.data, c->tmp.len);
-            svc.len = c->tmp.len;
-            if (!svc.data)
+        if (f.num != 1 || f.type != 2)
+            continue;
+        if (pb_find(f.data, f.len, 1, &p, &len))
+            resource = opentelemetry__proto__resource__v1__resource__unpack(&al, len, p);
+        if (origin_service(c, resource, &service) < 0)
+            return -1;
+        rs = pb_of(f.data, f.len);
+        while (pb_next(&rs, &g)) {
+            struct block_origin *o;
+
+            if (g.num != 2 || g.type != 2)
+                continue;
+            o = opg_arena_alloc(c->arena, sizeof(*o));
+            if (!o || scan_origin(c, o, resource, service, g.data, g.len) < 0)
+                return -1;
+            ss = pb_of(g.data, g.len);
+            while (pb_next(&ss, &h)) {
+                struct block_span *e;
+
+                if (h.num != 2 || h.type != 2)
+                    continue;
+                if (b->n == cap)
+                    return -1; /* more spans than the row says */
+                e = &b->spans[b->n];
+                if (!scan_span(h.data, h.len, e))
+                    continue;
+                e->origin = o;
+                e->at = (uint32_t)b->n++;
+            }
+            if (ss.bad)
                 return -1;
         }
-        for (size_t j = 0; j < rs->n_scope_spans; j++) {
-            const otlp_ss_t *ss = rs->scope_spans[j];
-            for (size_t k = 0; k < ss->n_spans; k++) {
-                if (ss->spans[k]->trace_id.len != OPG_TRACE_ID_LEN)
-                    continue;
-                b->spans[b->n] =
-                    (struct block_span){ss->spans[k], rs->resource, ss->scope, svc, (uint32_t)b->n};
-                b->n++;
-            }
-        }
+        if (rs.bad)
+            return -1;
     }
+    if (top.bad)
+        return -1;
     qsort(b->spans, b->n, sizeof(*b->spans), cmp_block_span);
     return 0;
 }
 
 /*
- * Decodes payload (NULL: the block is missing) into the cache. A block that
- * cannot be read is cached empty: its spans match nothing, as a corrupt row
- * matched nothing before, rather than failing every search that meets it.
+ * Decompresses payload (NULL: the block is missing) into the cache. A block
+ * that cannot be read is cached empty: its spans match nothing, as a corrupt
+ * row matched nothing before, rather than failing every search that meets
+ * it.
  */
 static struct block *cache_decode(struct block_cache *c, struct block_key key,
-                                  const uint8_t *payload, size_t len)
+                                  const uint8_t *payload, size_t len, size_t n_spans)
 {
     struct block *b;
 
@@ -585,13 +819,19 @@ static struct block *cache_decode(struct block_cache *c, struct block_key key,
         cache_drop(c);
     for (;;) {
         bool fresh = opg_arena_used(c->arena) == 0;
-        otlp_req_t *req =
-            payload ? opg_block_decode(c->arena, c->codec, payload, len, &c->scratch) : NULL;
+        uint8_t *bytes = NULL;
 
         b = &c->blocks[c->n];
         *b = (struct block){.key = key};
-        if (req && index_block(c, b, req) == 0)
-            break;
+        if (payload &&
+            opg_codec_decode(c->codec, payload, len, CACHE_ARENA_LIMIT, &c->scratch) == 0) {
+            bytes = opg_arena_alloc(c->arena, c->scratch.len ? c->scratch.len : 1);
+            if (bytes) {
+                memcpy(bytes, c->scratch.data, c->scratch.len);
+                if (index_block(c, b, bytes, c->scratch.len, n_spans) == 0)
+                    break;
+            }
+        }
         b->n = 0;
         if (fresh || !opg_arena_exhausted(c->arena))
             break;
@@ -601,33 +841,48 @@ static struct block *cache_decode(struct block_cache *c, struct block_key key,
     return b;
 }
 
-static bool fetched_find(const struct block_cache *c, struct block_key key, const uint8_t **p,
-                         size_t *len)
+/* The unpacked span of e (for its attributes and events), or NULL if it is unreadable. */
+static const otlp_span_t *cache_span(struct block_cache *c, struct block_span *e)
 {
-    for (int r = 0; c->fetched && r < PQntuples(c->fetched); r++) {
-        if (opg_pg_int8(PQgetvalue(c->fetched, r, 0)) == key.id &&
-            opg_pg_int4(PQgetvalue(c->fetched, r, 1)) == key.day) {
-            *p = (const uint8_t *)PQgetvalue(c->fetched, r, 2);
-            *len = (size_t)PQgetlength(c->fetched, r, 2);
-            return true;
-        }
-    }
-    return false;
+    ProtobufCAllocator al = opg_arena_pb_allocator(c->arena);
+
+    if (!e->span)
+        e->span = opentelemetry__proto__trace__v1__span__unpack(&al, e->msg_len, e->msg);
+    return e->span;
 }
 
-/* The block if it is decoded, or fetched already (then decoded now); NULL if it must be loaded.
- * Valid until the next call on the cache. */
+/* The fetched row of block key (its payload and span count), or -1. */
+static int fetched_find(const struct block_cache *c, struct block_key key)
+{
+    for (int r = 0; c->fetched && r < PQntuples(c->fetched); r++)
+        if (opg_pg_int8(PQgetvalue(c->fetched, r, 0)) == key.id &&
+            opg_pg_int4(PQgetvalue(c->fetched, r, 1)) == key.day)
+            return r;
+    return -1;
+}
+
+static struct block *cache_decode_row(struct block_cache *c, struct block_key key, int r)
+{
+    int32_t n_spans;
+
+    if (r < 0)
+        return cache_decode(c, key, NULL, 0, 0);
+    n_spans = opg_pg_int4(PQgetvalue(c->fetched, r, 3));
+    return cache_decode(c, key, (const uint8_t *)PQgetvalue(c->fetched, r, 2),
+                        (size_t)PQgetlength(c->fetched, r, 2), n_spans > 0 ? (size_t)n_spans : 0);
+}
+
+/* The block if it is in the cache, or fetched already (then decompressed now); NULL if it
+ * must be loaded. Valid until the next call on the cache. */
 static struct block *cache_lookup(struct block_cache *c, struct block_key key)
 {
     struct block *b = cache_find(c, key);
-    const uint8_t *p;
-    size_t len;
+    int r;
 
     if (b)
         return b;
-    if (fetched_find(c, key, &p, &len))
-        return cache_decode(c, key, p, len);
-    return NULL;
+    r = fetched_find(c, key);
+    return r < 0 ? NULL : cache_decode_row(c, key, r);
 }
 
 /*
@@ -643,8 +898,7 @@ static struct block *cache_load(struct block_cache *c, struct block_key key,
     struct opg_buf ids = OPG_BUF_INIT, days = OPG_BUF_INIT;
     struct block_key want[FETCH_BLOCKS];
     const char *params[2];
-    const uint8_t *p = NULL;
-    size_t n = 0, len = 0;
+    size_t n = 0;
     struct block *b = NULL;
 
     want[n++] = key;
@@ -667,7 +921,7 @@ static struct block *cache_load(struct block_cache *c, struct block_key key,
     params[1] = days.data;
     PQclear(c->fetched);
     c->fetched = PQexecParams(c->conn,
-                              "SELECT id, day, payload FROM span_blocks"
+                              "SELECT id, day, payload, span_count FROM span_blocks"
                               " WHERE id = ANY($1::bigint[]) AND day = ANY($2::integer[])",
                               2, NULL, params, NULL, NULL, 1);
     if (PQresultStatus(c->fetched) != PGRES_TUPLES_OK) {
@@ -679,8 +933,7 @@ static struct block *cache_load(struct block_cache *c, struct block_key key,
     if (c->ahead < FETCH_BLOCKS)
         c->ahead *= 2;
     /* Not there: a part whose block is gone (a retention race); it holds nothing. */
-    fetched_find(c, key, &p, &len);
-    b = cache_decode(c, key, p, len);
+    b = cache_decode_row(c, key, fetched_find(c, key));
 out:
     opg_buf_release(&ids);
     opg_buf_release(&days);
@@ -688,19 +941,18 @@ out:
 }
 
 /* The spans of trace id in b: the first of them, and *n. */
-static const struct block_span *block_trace(const struct block *b, const uint8_t id[16], size_t *n)
+static struct block_span *block_trace(const struct block *b, const uint8_t id[16], size_t *n)
 {
     size_t lo = 0, hi = b->n, end;
 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (memcmp(b->spans[mid].span->trace_id.data, id, OPG_TRACE_ID_LEN) < 0)
+        if (memcmp(b->spans[mid].trace_id, id, OPG_TRACE_ID_LEN) < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    for (end = lo; end < b->n && !memcmp(b->spans[end].span->trace_id.data, id, OPG_TRACE_ID_LEN);
-         end++)
+    for (end = lo; end < b->n && !memcmp(b->spans[end].trace_id, id, OPG_TRACE_ID_LEN); end++)
         ;
     *n = end - lo;
     return b->spans + lo;
@@ -803,44 +1055,55 @@ static void build_sql(const struct opg_search_query *q, struct opg_buf *sql, con
     opg_buf_addstr(sql, " ORDER BY start_ns DESC");
 }
 
-/* True if span e meets every span condition of the query (one span must meet them all). */
-static bool span_matches(struct search *s, const struct block_span *e)
+/*
+ * True if span e meets every span condition of the query but the tags: what
+ * the columns of a span row answered before blocks (one span must meet all).
+ */
+static bool span_is_candidate(struct search *s, const struct block_span *e)
 {
     const struct opg_search_query *q = s->q;
-    const otlp_span_t *sp = e->span;
-    int64_t start = span_start_ns(sp), dur = span_duration_ns(sp);
+    const ProtobufCBinaryData *service = &e->origin->service;
 
     if (has(q->service) &&
-        (e->service.len != s->service_len || memcmp(e->service.data, q->service, s->service_len)))
+        (service->len != s->service_len || memcmp(service->data, q->service, s->service_len)))
         return false;
-    if (start < q->start_min_ns || start > q->start_max_ns)
+    if (e->start_ns < q->start_min_ns || e->start_ns > q->start_max_ns)
         return false;
-    if (has(q->operation) &&
-        !text_is(sp->name ? sp->name : "", sp->name ? strlen(sp->name) : 0, q->operation, &s->tmp))
+    if (has(q->operation) && !text_is(e->name, e->name_len, q->operation, &s->tmp))
         return false;
-    if (q->kind >= 0 && (int)sp->kind != q->kind)
+    if (q->kind >= 0 && e->kind != q->kind)
         return false;
-    if (q->status >= 0 && (span_status(sp) == q->status) == q->status_not)
+    if (q->status >= 0 && (e->status == q->status) == q->status_not)
         return false;
-    if (q->span_dur_min_ns >= 0 && dur < q->span_dur_min_ns)
+    if (q->span_dur_min_ns >= 0 && e->duration_ns < q->span_dur_min_ns)
         return false;
-    if (q->span_dur_max_ns >= 0 && dur > q->span_dur_max_ns)
+    if (q->span_dur_max_ns >= 0 && e->duration_ns > q->span_dur_max_ns)
         return false;
-    for (size_t i = 0; i < q->n_tags; i++)
-        if (!span_has_tag(sp, e->resource, e->scope, &q->tags[i]))
+    return true;
+}
+
+/* True if span e has every tag of the query; a span that cannot be unpacked has none. */
+static bool span_has_tags(struct search *s, struct block_span *e)
+{
+    const otlp_span_t *sp = s->q->n_tags ? cache_span(&s->cache, e) : NULL;
+
+    for (size_t i = 0; i < s->q->n_tags; i++)
+        if (!sp || !span_has_tag(sp, e->origin->resource, e->origin->scope, &s->q->tags[i]))
             return false;
     return true;
 }
 
 /*
  * Checks the spans of the part in row r of res against the query: *match if
- * one meets it; *done if the candidate bound ran out first. Each span
- * checked counts as a candidate. Returns 0, or -1 with err.
+ * one meets it; *done if the candidate bound ran out first. As a span row
+ * did before, each span that meets the conditions but the tags counts as a
+ * candidate (the first one is the part's own count): so a tag search
+ * reaches as many spans as it did. Returns 0, or -1 with err.
  */
 static int part_matches(struct search *s, PGresult *res, int r, bool *match, bool *done)
 {
     struct block_key key = row_key(res, r, 1);
-    const struct block_span *e;
+    struct block_span *e;
     struct block *b;
     size_t n;
 
@@ -869,14 +1132,18 @@ static int part_matches(struct search *s, PGresult *res, int r, bool *match, boo
             return -1;
     }
     e = block_trace(b, (const uint8_t *)PQgetvalue(res, r, 0), &n);
-    for (size_t i = 0; i < n; i++) {
-        if (s->out->scanned == s->q->max_candidates) {
-            s->out->cut = true;
-            *done = true;
-            return 0;
+    for (size_t i = 0, candidates = 0; i < n; i++) {
+        if (!span_is_candidate(s, &e[i]))
+            continue;
+        if (candidates++) {
+            if (s->out->scanned == s->q->max_candidates) {
+                s->out->cut = true;
+                *done = true;
+                return 0;
+            }
+            s->out->scanned++;
         }
-        s->out->scanned++;
-        if (span_matches(s, &e[i])) {
+        if (span_has_tags(s, &e[i])) {
             *match = true;
             return 0;
         }
@@ -1137,37 +1404,37 @@ static void summary_read(struct opg_trace_summary *t, struct summary_acc *acc,
     const struct block_span *e = block_trace(b, t->trace_id, &n);
 
     for (size_t i = 0; i < n; i++) {
-        const otlp_span_t *sp = e[i].span;
+        const ProtobufCBinaryData *name = &e[i].origin->service;
         struct opg_service_summary *svc = NULL;
-        bool error = span_status(sp) == STATUS_ERROR;
+        bool error = e[i].status == STATUS_ERROR;
         uint64_t id;
 
-        if (sp->span_id.len != OPG_SPAN_ID_LEN)
+        if (!e[i].span_id)
             continue;
-        memcpy(&id, sp->span_id.data, sizeof(id));
+        memcpy(&id, e[i].span_id, sizeof(id));
         if (!id || !span_ids_add(&acc->spans, id))
             continue;
         acc->errors += error;
         for (size_t k = 0; k < t->n_services && !svc; k++)
-            if (strlen(t->services[k].name) == e[i].service.len &&
-                !memcmp(t->services[k].name, e[i].service.data, e[i].service.len))
+            if (strlen(t->services[k].name) == name->len &&
+                !memcmp(t->services[k].name, name->data, name->len))
                 svc = &t->services[k];
         if (!svc) {
             t->services = opg_xrealloc(t->services, (t->n_services + 1) * sizeof(*t->services));
             svc = &t->services[t->n_services++];
-            svc->name = opg_xmalloc(e[i].service.len + 1);
-            memcpy(svc->name, e[i].service.data, e[i].service.len);
-            svc->name[e[i].service.len] = '\0';
+            svc->name = opg_xmalloc(name->len + 1);
+            memcpy(svc->name, name->data, name->len);
+            svc->name[name->len] = '\0';
             svc->span_count = svc->error_count = 0;
         }
         svc->span_count++;
         svc->error_count += error;
-        if (sp->parent_span_id.len == OPG_SPAN_ID_LEN) {
+        if (e[i].parent_id) {
             if (acc->n_parents == acc->cap_parents) {
                 acc->cap_parents = acc->cap_parents ? acc->cap_parents * 2 : 64;
                 acc->parents = opg_xrealloc(acc->parents, acc->cap_parents * sizeof(*acc->parents));
             }
-            memcpy(&acc->parents[acc->n_parents++], sp->parent_span_id.data, sizeof(uint64_t));
+            memcpy(&acc->parents[acc->n_parents++], e[i].parent_id, sizeof(uint64_t));
         }
     }
 }
@@ -1509,15 +1776,14 @@ static uint32_t deps_service(struct deps *d, const uint8_t *name, size_t len)
 /* Keeps every span of block b not kept yet. */
 static void deps_add_block(struct deps *d, const struct block *b)
 {
-    const otlp_resource_t *last = NULL;
+    const struct block_origin *last = NULL;
     uint32_t service = 0;
 
     for (size_t i = 0; i < b->n; i++) {
-        const otlp_span_t *sp = b->spans[i].span;
+        const struct block_span *e = &b->spans[i];
         struct dep_span *x;
-        int64_t start = span_start_ns(sp);
 
-        if (sp->span_id.len != OPG_SPAN_ID_LEN || deps_find(d, sp->trace_id.data, sp->span_id.data))
+        if (!e->span_id || deps_find(d, e->trace_id, e->span_id))
             continue;
         if ((d->n + 1) * 2 > d->n_slots) {
             free(d->slots);
@@ -1530,22 +1796,22 @@ static void deps_add_block(struct deps *d, const struct block *b)
             d->cap = d->cap ? d->cap * 2 : 4096;
             d->spans = opg_xrealloc(d->spans, d->cap * sizeof(*d->spans));
         }
-        if (!last || b->spans[i].resource != last) {
-            last = b->spans[i].resource;
-            service = deps_service(d, b->spans[i].service.data, b->spans[i].service.len);
+        if (e->origin != last) {
+            last = e->origin;
+            service = deps_service(d, last->service.data, last->service.len);
         }
         x = &d->spans[d->n];
         memset(x, 0, sizeof(*x));
-        memcpy(x->trace_id, sp->trace_id.data, 16);
-        memcpy(x->span_id, sp->span_id.data, 8);
+        memcpy(x->trace_id, e->trace_id, 16);
+        memcpy(x->span_id, e->span_id, 8);
         x->service = service;
-        if (start >= d->start_ns && start <= d->end_ns)
+        if (e->start_ns >= d->start_ns && e->start_ns <= d->end_ns)
             x->flags |= DEP_CHILD;
-        if (sp->parent_span_id.len == OPG_SPAN_ID_LEN) {
-            memcpy(x->parent_id, sp->parent_span_id.data, 8);
+        if (e->parent_id) {
+            memcpy(x->parent_id, e->parent_id, 8);
             x->flags |= DEP_HAS_PARENT;
         }
-        if (span_status(sp) == STATUS_ERROR)
+        if (e->status == STATUS_ERROR)
             x->flags |= DEP_ERROR;
         deps_index(d, d->n++);
     }
