@@ -3,12 +3,16 @@
  * the trace summaries of /api/v3/trace-summaries, the service and operation
  * listings, and the service dependency graph.
  *
- * A search walks candidate spans newest first: from the (service, start_ns)
- * index when a service is given, else from traces(start_ns). Every filter a
- * plain column can answer (operation, kind, status, span duration) runs in
- * SQL; only tag filters need the payload, and only then are candidates
- * decompressed and matched here. The walk stops after max_candidates rows
- * and says so, so that no search reads a whole day of spans.
+ * Spans are stored in compressed blocks, summed up per trace and block in
+ * trace_parts (migration 013). A search walks the parts of its window newest
+ * first, down trace_parts(start_ns), and rules parts out in SQL by their
+ * columns (services, a bloom filter of span names, kinds, error count,
+ * longest span). When the columns cannot answer the query exactly (an
+ * operation, tags, a maximum span duration, or two span conditions that
+ * must hold for one span), the part's block is fetched, decoded once while
+ * the walk is among its parts, and the trace's spans in it are matched
+ * here. The walk stops after max_candidates parts and spans and says so,
+ * so that no search reads a whole day of spans.
  */
 #ifndef OPG_SEARCH_H
 #define OPG_SEARCH_H
@@ -32,10 +36,10 @@ struct opg_search_tag {
 };
 
 struct opg_search_query {
-    const char *service;   /* borrowed; NULL or "": any service */
-    const char *operation; /* borrowed; NULL or "": any operation */
-    int64_t start_min_ns;  /* span start (or trace start without a service), inclusive */
-    int64_t start_max_ns;
+    const char *service;     /* borrowed; NULL or "": any service */
+    const char *operation;   /* borrowed; NULL or "": any operation */
+    int64_t start_min_ns;    /* the trace part's first span start, inclusive (and, when spans */
+    int64_t start_max_ns;    /* are matched, the matching span's start) */
     int64_t span_dur_min_ns; /* a matching span's duration; -1: no bound */
     int64_t span_dur_max_ns;
     int64_t trace_dur_min_ns; /* the whole trace's duration; -1: no bound */
@@ -46,7 +50,7 @@ struct opg_search_query {
     struct opg_search_tag tags[OPG_SEARCH_MAX_TAGS]; /* matched on span, scope, resource */
     size_t n_tags;
     size_t limit;          /* traces returned at most */
-    size_t max_candidates; /* span rows examined at most */
+    size_t max_candidates; /* trace parts examined, plus spans checked in blocks, at most */
 };
 
 /* No filters, no tags; the caller sets the window, limit and max_candidates. */
@@ -94,7 +98,7 @@ const char *opg_search_param(opg_search_param_fn get, void *cls, const char *con
 struct opg_search_result {
     uint8_t (*ids)[16]; /* owned; newest first */
     size_t n;
-    size_t scanned; /* candidate rows examined */
+    size_t scanned; /* candidates examined: trace parts, plus spans checked in blocks */
     bool cut;       /* max_candidates was reached before limit traces were found */
 };
 
@@ -132,7 +136,10 @@ struct opg_trace_summary {
 /*
  * Reads the summaries of ids[0..n) into *out (n entries, in the order of
  * ids; an unknown ID has found false), which the caller frees with
- * opg_search_summaries_free. Returns 0, or -1 with err.
+ * opg_search_summaries_free. Times, root and part counts come from
+ * trace_parts; span, error, per-service and orphan counts from the traces'
+ * spans, read from their blocks with the calling thread's codec (each span
+ * ID counted once). Returns 0, or -1 with err.
  */
 int opg_search_summaries(PGconn *conn, const uint8_t (*ids)[16], size_t n,
                          struct opg_trace_summary **out, char *err, size_t errlen);
@@ -161,15 +168,16 @@ struct opg_dependency {
     int64_t error_count; /* calls whose callee span has status ERROR */
 };
 
-/* Memory the dependency join may hash in, per request. */
-#define OPG_SEARCH_DEPS_WORK_MEM "128MB"
-
 /*
  * The service graph of the spans that started in [start_ns, end_ns]: each
  * span whose parent span belongs to another service is a call from the
- * parent's service to its own. When the window holds more than max_spans
- * spans, only its most recent max_spans are joined, and *cut says so. *out (n entries, sorted) is
- * freed with opg_search_dependencies_free. Returns 0, or -1 with err.
+ * parent's service to its own. The window's blocks are read newest first
+ * (with the calling thread's codec) until they hold max_spans spans; then
+ * *cut says that older blocks were left out. A parent is found among the
+ * spans read; a span whose parent was not read counts no call. Memory is
+ * about 50 bytes per span read. *out (n entries, sorted by parent then
+ * child) is freed with opg_search_dependencies_free. Returns 0, or -1 with
+ * err.
  */
 int opg_search_dependencies(PGconn *conn, int64_t start_ns, int64_t end_ns, size_t max_spans,
                             struct opg_dependency **out, size_t *n, bool *cut, char *err,

@@ -425,9 +425,9 @@ static void write_warnings(struct opg_jw *w, const struct opg_search_result *res
     opg_jw_arr_begin(w);
     if (res->cut) {
         snprintf(msg, sizeof(msg),
-                 "the search examined its bound of %zu candidate spans (search-max-spans) before "
-                 "finding the traces asked for: narrow the time range or add a service or "
-                 "operation",
+                 "the search examined its bound of %zu candidates (search-max-spans: trace parts, "
+                 "and spans checked in them) before finding the traces asked for: narrow the time "
+                 "range or add a service or operation",
                  max_candidates);
         opg_jw_cstr(w, msg);
     }
