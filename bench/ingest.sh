@@ -189,7 +189,9 @@ echo "          $ATTRS attributes/span ($ATTR_VALUES values), $LOGS_PER_SPAN log
 echo
 echo "== a. ingest ceiling: collector --discard (decode, validate, encode, drop; no database)"
 CEIL_RATE= CEIL_PER_CORE= CEIL_CPU= CEIL_RSS= CEIL_ACKED= CEIL_OTHERS=
-if "$BIN/otelpg-collector" --help 2>&1 | grep -q -- '--discard'; then
+# (the help is read whole first: with pipefail, grep -q closing the pipe early fails it)
+COLLECTOR_HELP=$("$BIN/otelpg-collector" --help 2>&1 || true)
+if grep -q -- '--discard' <<<"$COLLECTOR_HELP"; then
   start_collector ceiling --discard
   C0=$(cpu_of "$CPID"); B0=$(sys_busy)
   run_loadgen ceiling
