@@ -196,7 +196,7 @@ PY
 echo "search values: $(echo $services | wc -w) services, $(wc -l <"$work/s-operation.txt") service+operation pairs, $(wc -l <"$work/s-tags.txt") service+route pairs"
 
 # time NAME PATH IDS-FILE EXPECT COUNT WARMUP [extra httptimer args]
-declare -A P50 P99 CNT
+declare -A P50 P99 CNT ERR
 failed=0
 time_it() {
   local name=$1 path=$2 ids=$3 expect=$4 count=$5 wu=$6
@@ -213,6 +213,8 @@ time_it() {
   P50[$name]=$(result "$work/t-$name.out" p50_ms)
   P99[$name]=$(result "$work/t-$name.out" p99_ms)
   CNT[$name]=$(sed -n 's/^RESULT count=\([0-9]*\).*/\1/p' "$work/t-$name.out")
+  ERR[$name]=$(result "$work/t-$name.out" errors)
+  [[ $rc == 0 || $rc == 3 ]] || ERR[$name]=${ERR[$name]:-failed}
 }
 echo
 echo "== lookups (one keep-alive connection; latency = libcurl's total time on loopback)"
@@ -237,6 +239,7 @@ line() { # name label target-ms
     v=$(verdict "${P99[$1]:-1e9} < $3")
     [[ $v == PASS ]] || missed=1
   fi
+  [[ ${ERR[$1]:-0} == 0 ]] || v="ERRORS: ${ERR[$1]} failed or empty answers"
   printf '  %-52s %8s %10s %10s   %-10s %s\n' "$2" "${CNT[$1]:-0}" "${P50[$1]:-na}" "${P99[$1]:-na}" "${3:+< $3 ms}" "$v"
 }
 line trace-v1 "trace by ID, GET /api/traces/{id}" 20
