@@ -420,14 +420,15 @@ static bool span_ids_add(struct span_ids *s, uint64_t v)
 /* ---------------------------------------------------------------- blocks */
 
 /*
- * Blocks are read through a small cache. Parts walked by start time come
- * mostly from a few recent blocks, so a block is fetched and decompressed
- * once while the walk is among its parts, and fetched together with the
- * next blocks the walk will need (2, then 4, ... up to FETCH_BLOCKS per
- * query, so that a search that ends early fetches little). The blocks share
- * one arena, dropped whole once it holds CACHE_BLOCKS blocks or CACHE_BYTES:
- * memory stays bounded however far a walk goes, at the price of reading a
- * block again should the walk come back to it.
+ * Blocks are read through a cache. Parts walked by start time come from the
+ * blocks of that time, as many as there were exporters sending then, their
+ * parts interleaved; so a block is fetched and decompressed once while the
+ * walk is among its parts, and fetched together with the next blocks the
+ * walk will need (2, then 4, ... up to FETCH_BLOCKS per query, so that a
+ * search that ends early fetches little). Each block has its own arena; the
+ * least recently used is dropped once the cache holds CACHE_BLOCKS blocks or
+ * CACHE_BYTES: memory stays bounded however far a walk goes, at the price
+ * of reading a block again should the walk come back to it.
  *
  * A block is not unpacked whole: protobuf-c would allocate every attribute
  * of every span, most of it for spans of other traces. It is scanned in its
@@ -435,8 +436,10 @@ static bool span_ids_add(struct span_ids *s, uint64_t v)
  * each span (IDs, name, kind, times, status, its resource's service), and a
  * span is unpacked only when its attributes are matched against tags.
  */
-#define CACHE_BLOCKS 32
+#define CACHE_BLOCKS 256
 #define CACHE_BYTES  (64u << 20)
+/* What a block's arena holds beyond what it hands out, at most: its first chunk. */
+#define BLOCK_OVERHEAD (64u << 10)
 /* What one block may decompress to (it holds one request's spans at most). */
 #define CACHE_ARENA_LIMIT (1u << 30)
 #define FETCH_BLOCKS      16
@@ -453,6 +456,7 @@ static bool key_eq(struct block_key a, struct block_key b)
 
 /* A resource and scope of a block, unpacked (they are few). */
 struct block_origin {
+    struct opg_arena *arena;         /* the block's */
     const otlp_resource_t *resource; /* NULL if absent or unreadable */
     const otlp_scope_t *scope;       /* likewise */
     ProtobufCBinaryData service;     /* service.name as the text columns hold it */
@@ -476,17 +480,19 @@ struct block_span {
 
 struct block {
     struct block_key key;
-    struct block_span *spans; /* sorted by trace ID; from the cache's arena */
+    struct opg_arena *arena;  /* the block's bytes, spans, origins and unpacked spans */
+    struct block_span *spans; /* sorted by trace ID */
     size_t n;                 /* 0 for a missing or unreadable block */
+    uint64_t used;            /* the cache's clock when last looked up */
 };
 
 struct block_cache {
     PGconn *conn;
     struct opg_codec *codec;
-    struct opg_arena *arena; /* every block's bytes, spans and origins */
-    struct block blocks[CACHE_BLOCKS];
-    size_t n;
-    PGresult *fetched; /* id, day, payload of the blocks fetched last */
+    struct block *blocks;
+    size_t n, max;
+    uint64_t clock;
+    PGresult *fetched; /* id, day, payload, span_count of the blocks fetched last */
     size_t ahead;      /* blocks the next fetch asks for */
     struct opg_buf scratch, tmp;
 };
@@ -669,38 +675,55 @@ static bool scan_span(const uint8_t *p, size_t n, struct block_span *e)
 
 /* ---- the cache */
 
-static void cache_init(struct block_cache *c, PGconn *conn, struct opg_codec *codec)
+/* max: blocks kept at most (CACHE_BLOCKS when a walk may come back to them). */
+static void cache_init(struct block_cache *c, PGconn *conn, struct opg_codec *codec, size_t max)
 {
     memset(c, 0, sizeof(*c));
     c->conn = conn;
     c->codec = codec;
-    c->arena = opg_arena_create(CACHE_ARENA_LIMIT);
+    c->max = max;
+    c->blocks = opg_xcalloc(max, sizeof(*c->blocks));
     c->ahead = 2;
 }
 
 /* Accepts a zeroed cache. */
 static void cache_release(struct block_cache *c)
 {
-    opg_arena_destroy(c->arena);
+    for (size_t i = 0; i < c->n; i++)
+        opg_arena_destroy(c->blocks[i].arena);
+    free(c->blocks);
     PQclear(c->fetched);
     opg_buf_release(&c->scratch);
     opg_buf_release(&c->tmp);
     memset(c, 0, sizeof(*c));
 }
 
-/* Forgets every block: a block pointer taken before is invalid after. */
-static void cache_drop(struct block_cache *c)
+/* Makes room for one more block: a block pointer taken before is invalid after. */
+static void cache_evict(struct block_cache *c)
 {
-    opg_arena_destroy(c->arena);
-    c->arena = opg_arena_create(CACHE_ARENA_LIMIT);
-    c->n = 0;
+    for (;;) {
+        size_t bytes = 0, lru = 0;
+
+        for (size_t i = 0; i < c->n; i++) {
+            bytes += opg_arena_used(c->blocks[i].arena) + BLOCK_OVERHEAD;
+            if (c->blocks[i].used < c->blocks[lru].used)
+                lru = i;
+        }
+        if (c->n < c->max && bytes < CACHE_BYTES)
+            return;
+        opg_arena_destroy(c->blocks[lru].arena);
+        c->blocks[lru] = c->blocks[--c->n];
+    }
 }
 
 static struct block *cache_find(struct block_cache *c, struct block_key key)
 {
-    for (size_t i = c->n; i-- > 0;)
-        if (key_eq(c->blocks[i].key, key))
+    for (size_t i = c->n; i-- > 0;) {
+        if (key_eq(c->blocks[i].key, key)) {
+            c->blocks[i].used = ++c->clock;
             return &c->blocks[i];
+        }
+    }
     return NULL;
 }
 
@@ -713,23 +736,24 @@ static int cmp_block_span(const void *a, const void *b)
 }
 
 /* The resource and scope of one ScopeSpans of resource rs (p[0..n)). -1 if out of memory. */
-static int scan_origin(struct block_cache *c, struct block_origin *o, const otlp_resource_t *rs,
+static int scan_origin(struct block *b, struct block_origin *o, const otlp_resource_t *rs,
                        ProtobufCBinaryData service, const uint8_t *p, size_t n)
 {
-    ProtobufCAllocator al = opg_arena_pb_allocator(c->arena);
+    ProtobufCAllocator al = opg_arena_pb_allocator(b->arena);
     const uint8_t *scope;
     size_t len;
 
+    o->arena = b->arena;
     o->resource = rs;
     o->service = service;
     o->scope = NULL;
     if (pb_find(p, n, 1, &scope, &len))
         o->scope = opentelemetry__proto__common__v1__instrumentation_scope__unpack(&al, len, scope);
-    return opg_arena_exhausted(c->arena) ? -1 : 0;
+    return opg_arena_exhausted(b->arena) ? -1 : 0;
 }
 
 /* service.name of rs, as the text columns hold it. */
-static int origin_service(struct block_cache *c, const otlp_resource_t *rs,
+static int origin_service(struct block_cache *c, struct block *b, const otlp_resource_t *rs,
                           ProtobufCBinaryData *out)
 {
     *out = opg_resource_service(rs);
@@ -737,7 +761,7 @@ static int origin_service(struct block_cache *c, const otlp_resource_t *rs,
         return 0;
     opg_buf_reset(&c->tmp);
     opg_text_sanitize(&c->tmp, (const char *)out->data, out->len);
-    out->data = (uint8_t *)opg_arena_strndup(c->arena, c->tmp.data, c->tmp.len);
+    out->data = (uint8_t *)opg_arena_strndup(b->arena, c->tmp.data, c->tmp.len);
     out->len = c->tmp.len;
     return out->data ? 0 : -1;
 }
@@ -750,11 +774,11 @@ static int origin_service(struct block_cache *c, const otlp_resource_t *rs,
 static int index_block(struct block_cache *c, struct block *b, const uint8_t *bytes, size_t n,
                        size_t cap)
 {
-    ProtobufCAllocator al = opg_arena_pb_allocator(c->arena);
+    ProtobufCAllocator al = opg_arena_pb_allocator(b->arena);
     struct pb top = pb_of(bytes, n), rs, ss;
     struct pb_field f, g, h;
 
-    b->spans = opg_arena_alloc(c->arena, (cap ? cap : 1) * sizeof(*b->spans));
+    b->spans = opg_arena_alloc(b->arena, (cap ? cap : 1) * sizeof(*b->spans));
     if (!b->spans)
         return -1;
     while (pb_next(&top, &f)) {
@@ -767,7 +791,7 @@ static int index_block(struct block_cache *c, struct block *b, const uint8_t *by
             continue;
         if (pb_find(f.data, f.len, 1, &p, &len))
             resource = opentelemetry__proto__resource__v1__resource__unpack(&al, len, p);
-        if (origin_service(c, resource, &service) < 0)
+        if (origin_service(c, b, resource, &service) < 0)
             return -1;
         rs = pb_of(f.data, f.len);
         while (pb_next(&rs, &g)) {
@@ -775,8 +799,8 @@ static int index_block(struct block_cache *c, struct block *b, const uint8_t *by
 
             if (g.num != 2 || g.type != 2)
                 continue;
-            o = opg_arena_alloc(c->arena, sizeof(*o));
-            if (!o || scan_origin(c, o, resource, service, g.data, g.len) < 0)
+            o = opg_arena_alloc(b->arena, sizeof(*o));
+            if (!o || scan_origin(b, o, resource, service, g.data, g.len) < 0)
                 return -1;
             ss = pb_of(g.data, g.len);
             while (pb_next(&ss, &h)) {
@@ -814,37 +838,27 @@ static struct block *cache_decode(struct block_cache *c, struct block_key key,
                                   const uint8_t *payload, size_t len, size_t n_spans)
 {
     struct block *b;
+    uint8_t *bytes;
 
-    if (c->n == CACHE_BLOCKS || opg_arena_used(c->arena) >= CACHE_BYTES)
-        cache_drop(c);
-    for (;;) {
-        bool fresh = opg_arena_used(c->arena) == 0;
-        uint8_t *bytes = NULL;
-
-        b = &c->blocks[c->n];
-        *b = (struct block){.key = key};
-        if (payload &&
-            opg_codec_decode(c->codec, payload, len, CACHE_ARENA_LIMIT, &c->scratch) == 0) {
-            bytes = opg_arena_alloc(c->arena, c->scratch.len ? c->scratch.len : 1);
-            if (bytes) {
-                memcpy(bytes, c->scratch.data, c->scratch.len);
-                if (index_block(c, b, bytes, c->scratch.len, n_spans) == 0)
-                    break;
-            }
-        }
+    cache_evict(c);
+    b = &c->blocks[c->n++];
+    *b = (struct block){.key = key, .used = ++c->clock};
+    b->arena = opg_arena_create(CACHE_ARENA_LIMIT);
+    if (!payload || opg_codec_decode(c->codec, payload, len, CACHE_ARENA_LIMIT, &c->scratch) < 0)
+        return b;
+    bytes = opg_arena_alloc(b->arena, c->scratch.len ? c->scratch.len : 1);
+    if (!bytes)
+        return b;
+    memcpy(bytes, c->scratch.data, c->scratch.len);
+    if (index_block(c, b, bytes, c->scratch.len, n_spans) < 0)
         b->n = 0;
-        if (fresh || !opg_arena_exhausted(c->arena))
-            break;
-        cache_drop(c); /* too big beside the others: alone it may fit */
-    }
-    c->n++;
     return b;
 }
 
 /* The unpacked span of e (for its attributes and events), or NULL if it is unreadable. */
-static const otlp_span_t *cache_span(struct block_cache *c, struct block_span *e)
+static const otlp_span_t *cache_span(struct block_span *e)
 {
-    ProtobufCAllocator al = opg_arena_pb_allocator(c->arena);
+    ProtobufCAllocator al = opg_arena_pb_allocator(e->origin->arena);
 
     if (!e->span)
         e->span = opentelemetry__proto__trace__v1__span__unpack(&al, e->msg_len, e->msg);
@@ -1085,7 +1099,7 @@ static bool span_is_candidate(struct search *s, const struct block_span *e)
 /* True if span e has every tag of the query; a span that cannot be unpacked has none. */
 static bool span_has_tags(struct search *s, struct block_span *e)
 {
-    const otlp_span_t *sp = s->q->n_tags ? cache_span(&s->cache, e) : NULL;
+    const otlp_span_t *sp = s->q->n_tags ? cache_span(e) : NULL;
 
     for (size_t i = 0; i < s->q->n_tags; i++)
         if (!sp || !span_has_tag(sp, e->origin->resource, e->origin->scope, &s->q->tags[i]))
@@ -1262,7 +1276,7 @@ int opg_search_find(PGconn *conn, struct opg_codec *codec, const struct opg_sear
     memset(out, 0, sizeof(*out));
     if (!q->limit)
         return 0;
-    cache_init(&s.cache, conn, codec);
+    cache_init(&s.cache, conn, codec, CACHE_BLOCKS);
     build_sql(q, &sql, params, text, &np);
     res = PQexec(conn, "BEGIN READ ONLY");
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -1543,7 +1557,7 @@ int opg_search_summaries(PGconn *conn, const uint8_t (*ids)[16], size_t n,
         if (acc[parts[i].trace].read)
             parts[kept++] = parts[i];
     qsort(parts, kept, sizeof(*parts), cmp_summary_part);
-    cache_init(&cache, conn, codec);
+    cache_init(&cache, conn, codec, 1); /* the parts are sorted by block: each is read once */
     for (size_t i = 0; i < kept;) {
         struct block *b = cache_lookup(&cache, parts[i].key);
         size_t j;
@@ -1911,7 +1925,7 @@ int opg_search_dependencies(PGconn *conn, int64_t start_ns, int64_t end_ns, size
     snprintf(text[1], sizeof(text[1]), "%lld", (long long)end_ns);
     snprintf(text[2], sizeof(text[2]), "%lld", (long long)day_of(start_ns));
     snprintf(text[3], sizeof(text[3]), "%lld", (long long)day_of(end_ns));
-    cache_init(&cache, conn, codec);
+    cache_init(&cache, conn, codec, 1); /* each block is read once */
     res = PQexec(conn, "BEGIN READ ONLY");
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         set_err(err, errlen, "starting the dependency query", conn);

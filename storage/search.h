@@ -9,10 +9,10 @@
  * columns (services, a bloom filter of span names, kinds, error count,
  * longest span). When the columns cannot answer the query exactly (an
  * operation, tags, a maximum span duration, or two span conditions that
- * must hold for one span), the part's block is fetched, decoded once while
- * the walk is among its parts, and the trace's spans in it are matched
- * here. The walk stops after max_candidates parts and spans and says so,
- * so that no search reads a whole day of spans.
+ * must hold for one span), the part's block is fetched, decompressed once
+ * while the walk is among its parts, and the trace's spans in it are
+ * matched here. The walk stops after max_candidates candidates and says
+ * so, so that no search reads a whole day of spans.
  */
 #ifndef OPG_SEARCH_H
 #define OPG_SEARCH_H
@@ -49,8 +49,10 @@ struct opg_search_query {
     int kind;        /* -1: any; else the matching span's kind */
     struct opg_search_tag tags[OPG_SEARCH_MAX_TAGS]; /* matched on span, scope, resource */
     size_t n_tags;
-    size_t limit;          /* traces returned at most */
-    size_t max_candidates; /* trace parts examined, plus spans checked in blocks, at most */
+    size_t limit; /* traces returned at most */
+    /* Candidates examined at most: each trace part walked, and each further span of a part
+     * checked in its block that meets every condition but the tags. */
+    size_t max_candidates;
 };
 
 /* No filters, no tags; the caller sets the window, limit and max_candidates. */
@@ -98,7 +100,7 @@ const char *opg_search_param(opg_search_param_fn get, void *cls, const char *con
 struct opg_search_result {
     uint8_t (*ids)[16]; /* owned; newest first */
     size_t n;
-    size_t scanned; /* candidates examined: trace parts, plus spans checked in blocks */
+    size_t scanned; /* candidates examined, counted as max_candidates counts them */
     bool cut;       /* max_candidates was reached before limit traces were found */
 };
 

@@ -40,10 +40,13 @@ static const struct opg_option options[] = {
     {"query-timeout", "OTELPG_QUERY_TIMEOUT", OPG_OPT_DURATION, "30s", 100, 3600000,
      CFG(query_timeout_ms), "a database query taking longer is cancelled (the answer is an error)"},
     {"search-max-spans", "OTELPG_SEARCH_MAX_SPANS", OPG_OPT_INT, "200000", 100, 100000000,
-     CFG(search_max_spans), "candidate spans one trace search examines at most (then it says so)"},
+     CFG(search_max_spans),
+     "candidates one trace search examines at most: trace parts walked, plus the spans checked "
+     "inside them (then it says so)"},
     {"dependencies-max-spans", "OTELPG_DEPENDENCIES_MAX_SPANS", OPG_OPT_INT, "1000000", 1000,
-     1000000000, CFG(dependencies_max_spans),
-     "spans one dependency graph joins to their parents at most (the most recent; it says so)"},
+     20000000, CFG(dependencies_max_spans),
+     "spans one dependency graph joins to their parents at most (the most recent; it says so; "
+     "about 50 bytes of memory each)"},
     OPG_OPT_END,
 };
 

@@ -353,7 +353,7 @@ static void test_block_scan(void **state)
     s->end_time_unix_nano = 4000; /* before the start */
     tb_pack(&t, codec);
 
-    cache_init(&c, NULL, codec);
+    cache_init(&c, NULL, codec, CACHE_BLOCKS);
     b = cache_decode(&c, (struct block_key){7, 20000}, (const uint8_t *)t.payload.data,
                      t.payload.len, 3);
     assert_int_equal(b->n, 3);
@@ -393,21 +393,24 @@ static void test_block_scan(void **state)
     /* tags: the span's own (an int as text), its resource's, its scope's */
     e = block_trace(b, id16(1), &n);
     tag = (struct opg_search_tag){"http.code", "500"};
-    assert_true(
-        span_has_tag(cache_span(&c, &e[0]), e[0].origin->resource, e[0].origin->scope, &tag));
-    assert_false(
-        span_has_tag(cache_span(&c, &e[1]), e[1].origin->resource, e[1].origin->scope, &tag));
+    assert_true(span_has_tag(cache_span(&e[0]), e[0].origin->resource, e[0].origin->scope, &tag));
+    assert_false(span_has_tag(cache_span(&e[1]), e[1].origin->resource, e[1].origin->scope, &tag));
     tag = (struct opg_search_tag){"env", "prod"};
-    assert_true(
-        span_has_tag(cache_span(&c, &e[1]), e[1].origin->resource, e[1].origin->scope, &tag));
+    assert_true(span_has_tag(cache_span(&e[1]), e[1].origin->resource, e[1].origin->scope, &tag));
     tag = (struct opg_search_tag){"otel.scope.version", "1.0"};
-    assert_true(
-        span_has_tag(cache_span(&c, &e[1]), e[1].origin->resource, e[1].origin->scope, &tag));
+    assert_true(span_has_tag(cache_span(&e[1]), e[1].origin->resource, e[1].origin->scope, &tag));
 
-    /* a second block, and the first is still there */
-    assert_non_null(cache_decode(&c, (struct block_key){8, 20000}, (const uint8_t *)t.payload.data,
-                                 t.payload.len, 3));
-    assert_ptr_equal(cache_find(&c, (struct block_key){7, 20000}), b);
+    /* the cache drops the least recently used block when full */
+    for (int64_t id = 8; id < 8 + CACHE_BLOCKS; id++) {
+        assert_non_null(cache_decode(&c, (struct block_key){id, 20000},
+                                     (const uint8_t *)t.payload.data, t.payload.len, 3));
+        if (id == 8 + CACHE_BLOCKS / 2)
+            assert_non_null(cache_find(&c, (struct block_key){7, 20000})); /* used again */
+    }
+    assert_int_equal(c.n, CACHE_BLOCKS);
+    assert_non_null(cache_find(&c, (struct block_key){7, 20000}));
+    assert_null(cache_find(&c, (struct block_key){8, 20000}));
+    assert_non_null(cache_find(&c, (struct block_key){9, 20000}));
     assert_null(cache_find(&c, (struct block_key){7, 20001}));
 
     cache_release(&c);
@@ -444,7 +447,8 @@ static void test_block_scan_sample(void **state)
         for (size_t j = 0; j < req->resource_spans[i]->n_scope_spans; j++)
             total += req->resource_spans[i]->scope_spans[j]->n_spans;
 
-    cache_init(&c, NULL, NULL);
+    cache_init(&c, NULL, NULL, CACHE_BLOCKS);
+    b.arena = opg_arena_create(0);
     assert_int_equal(index_block(&c, &b, raw, (size_t)n, total), 0);
     assert_int_equal(b.n, total);
     for (size_t i = 0; i < req->n_resource_spans; i++) {
@@ -471,7 +475,7 @@ static void test_block_scan_sample(void **state)
                 assert_int_equal(e->origin->service.len, svc.len);
                 assert_memory_equal(e->origin->service.data, svc.data, svc.len);
                 assert_string_equal(e->origin->scope->name, rs->scope_spans[j]->scope->name);
-                assert_int_equal(cache_span(&c, e)->n_attributes, s->n_attributes);
+                assert_int_equal(cache_span(e)->n_attributes, s->n_attributes);
             }
         }
     }
@@ -479,14 +483,16 @@ static void test_block_scan_sample(void **state)
 
     /* cut short anywhere, the block is refused whole, never read past its end */
     for (long cut = 1; cut < n; cut++) {
-        struct block part = {0};
+        struct block part = {.arena = opg_arena_create(0)};
         uint8_t *copy = malloc((size_t)cut);
 
         memcpy(copy, raw, (size_t)cut);
         if (index_block(&c, &part, copy, (size_t)cut, total) == 0)
             assert_true(part.n <= total);
+        opg_arena_destroy(part.arena);
         free(copy);
     }
+    opg_arena_destroy(b.arena);
     cache_release(&c);
     opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(req,
                                                                                             NULL);
@@ -500,7 +506,7 @@ static void test_unreadable_blocks(void **state)
     struct opg_buf payload = OPG_BUF_INIT;
     static const uint8_t junk[] = {0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01};
 
-    cache_init(&c, NULL, codec);
+    cache_init(&c, NULL, codec, CACHE_BLOCKS);
     /* missing, not a payload, a payload of junk: cached empty */
     assert_int_equal(cache_decode(&c, (struct block_key){1, 1}, NULL, 0, 0)->n, 0);
     assert_int_equal(cache_decode(&c, (struct block_key){2, 1}, junk, sizeof(junk), 9)->n, 0);
@@ -550,7 +556,7 @@ static void test_summary_across_blocks(void **state)
     struct summary_acc acc = {0};
 
     two_blocks(&t1, &t2, codec);
-    cache_init(&c, NULL, codec);
+    cache_init(&c, NULL, codec, CACHE_BLOCKS);
     memcpy(s.trace_id, id16(1), 16);
     summary_read(&s, &acc,
                  cache_decode(&c, (struct block_key){1, 1}, (const uint8_t *)t1.payload.data,
@@ -592,7 +598,7 @@ static void test_dependencies_join(void **state)
     size_t n = 0;
 
     two_blocks(&t1, &t2, codec);
-    cache_init(&c, NULL, codec);
+    cache_init(&c, NULL, codec, CACHE_BLOCKS);
     /* newest block first; the graph does not depend on the order */
     deps_add_block(&d, cache_decode(&c, (struct block_key){2, 1}, (const uint8_t *)t2.payload.data,
                                     t2.payload.len, 4));
