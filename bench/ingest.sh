@@ -106,6 +106,16 @@ pg_cpu() {
 sys_busy() { awk '/^cpu / {print ($2+$3+$4+$7+$8+$9)/100}' /proc/stat; }
 # others BUSY0 BUSY1 OURS: CPU seconds other processes took while a phase ran
 others() { calc "($2 - $1) - $3 < 0 ? 0 : ($2 - $1) - $3" 1; }
+# calibrate: seconds a fixed single-threaded CPU-bound task takes (loadgen generating
+# 300,000 spans as COPY rows to /dev/null): the same on the same machine unless the
+# machine (or its host) is slower at the time
+calibrate() {
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$LOADGEN" --copy-rows 300000 --depth 2 --fanout 9 --services 2 --attrs 10 --seed 1 >/dev/null
+  t1=$(date +%s.%N)
+  calc "$t1 - $t0"
+}
 result() { sed -n "s/^RESULT.* $2=\([^ ]*\).*/\1/p" "$1"; }
 
 # start_pg NAME: a fresh cluster in $WORK/NAME; sets URL, PM
@@ -189,6 +199,9 @@ echo "== otelpg ingest benchmark ($MODE: end to end ${DURATION} s, ceiling and l
 echo "workload: OTLP/HTTP protobuf, $CONNS connections, $SPANS_PER_REQ spans/request (traces of depth $DEPTH, fan-out $FANOUT),"
 echo "          $ATTRS attributes/span ($ATTR_VALUES values), $LOGS_PER_SPAN log records/span; loadgen, collector and PostgreSQL on this machine"
 [[ -n ${OTELPG_BENCH_COLLECTOR_ARGS:-} ]] && echo "collector: extra flags: $OTELPG_BENCH_COLLECTOR_ARGS"
+CAL0=$(calibrate)
+echo "calibration: a fixed CPU-bound task (loadgen --copy-rows 300000 to /dev/null) took $CAL0 s;"
+echo "             compare between runs: a slower machine or host shows here (measured again at the end)"
 
 # ---------------------------------------------------------------- a. ingest ceiling
 echo
@@ -333,6 +346,7 @@ printf 'on disk        %d B/span (table, TOAST and both indexes)\n' "$(calc "$CO
 printf 'ratio          otelpg stored spans/s / COPY spans/s = %d / %d = %s\n' "$RATE" "$CRATE" "$RATIO"
 
 # ---------------------------------------------------------------- summary
+CAL1=$(calibrate)
 verdict() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo MISS; fi; }
 MISSED=0
 row() { # label measured target verdict [note]
@@ -343,6 +357,7 @@ echo
 echo "== summary: issue 8's targets ($MODE run: end to end ${DURATION} s, ceiling and latency ${SHORT} s; $ATTR_VALUES attribute values; $BRANCH at $COMMIT)"
 [[ $SMOKE == 1 ]] && echo "   (smoke: too short to be a measurement; targets are reported, not enforced)"
 echo "   other processes' CPU seconds during the phases (0: the machine was ours): ceiling ${CEIL_OTHERS:-na}, end to end $E2E_OTHERS, half rate $HALF_OTHERS"
+echo "   calibration task: $CAL0 s at the start, $CAL1 s at the end (the same machine at the same speed gives the same time)"
 printf '  %-46s %16s   %-12s %s\n' figure measured target verdict
 if [[ -n $CEIL_PER_CORE ]]; then
   row "ingest ceiling, spans/s per collector core" "$CEIL_PER_CORE" ">= 500000" "$(verdict "$CEIL_PER_CORE >= 500000")" "$CEIL_RATE spans/s on $CEIL_CPU CPU s"
@@ -357,6 +372,6 @@ H_VERDICT=$(verdict "$H_P99 < 10")
 if [[ $H_HELD != yes ]]; then H_NOTE="rate NOT held: $H_RATE of $HALF spans/s"; H_VERDICT=MISS; fi
 row "ack latency p99 at half the maximum rate" "$H_P99 ms" "< 10 ms" "$H_VERDICT" "$H_NOTE"
 row "on disk, bytes per span (all trace tables)" "$BPS" "<= 80" "$(verdict "$BPS <= 80")" "span storage alone: $BLOCKS_BPS"
-echo "RESULT stored_per_s=$RATE copy_per_s=$CRATE ratio=$RATIO bytes_per_span=$BPS blocks_bytes_per_span=$BLOCKS_BPS collector_cpu_s=$CCPU pg_cpu_s=$PCPU rss_mb=$RSS p50_ms=$P50 p99_ms=$P99 half_rate=$HALF half_p50_ms=$H_P50 half_p99_ms=$H_P99 half_rate_held=$H_HELD ceiling_per_s=${CEIL_RATE:-na} ceiling_per_core=${CEIL_PER_CORE:-na} ceiling_cpu_s=${CEIL_CPU:-na} ceiling_rss_mb=${CEIL_RSS:-na} logs_per_s=$LOG_RATE other_cpu_s=${CEIL_OTHERS:-na},$E2E_OTHERS,$HALF_OTHERS"
+echo "RESULT stored_per_s=$RATE copy_per_s=$CRATE ratio=$RATIO bytes_per_span=$BPS blocks_bytes_per_span=$BLOCKS_BPS collector_cpu_s=$CCPU pg_cpu_s=$PCPU rss_mb=$RSS p50_ms=$P50 p99_ms=$P99 half_rate=$HALF half_p50_ms=$H_P50 half_p99_ms=$H_P99 half_rate_held=$H_HELD ceiling_per_s=${CEIL_RATE:-na} ceiling_per_core=${CEIL_PER_CORE:-na} ceiling_cpu_s=${CEIL_CPU:-na} ceiling_rss_mb=${CEIL_RSS:-na} logs_per_s=$LOG_RATE other_cpu_s=${CEIL_OTHERS:-na},$E2E_OTHERS,$HALF_OTHERS calibration_s=$CAL0,$CAL1"
 if [[ $STRICT == 1 && $MISSED == 1 ]]; then exit 3; fi
 exit 0
