@@ -141,7 +141,12 @@ cmd_start() {
       die "cluster in $datadir is already running on port $running_port, not $port"
     fi
   else
+    # Telemetry is written in a steady stream: bigger checkpoints mean fewer full-page
+    # images in the WAL, and those compressed (durability is unchanged: fsync and
+    # synchronous_commit stay on).
     local opts="-c listen_addresses=127.0.0.1 -p $port $sockopt -c fsync=on"
+    opts+=" -c shared_buffers=${OTELPG_PG_SHARED_BUFFERS:-256MB} -c max_wal_size=4GB"
+    opts+=" -c checkpoint_timeout=15min -c wal_compression=lz4"
     if ! pgctl start -D "$datadir" -w -t "${PG_START_TIMEOUT:-60}" -l "$datadir/postgres.log" \
          -o "$opts" >/dev/null; then
       tail -n 30 "$datadir/postgres.log" >&2 || true
