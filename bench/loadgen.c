@@ -1692,7 +1692,7 @@ int main(int argc, char **argv)
            held < 0 ? "na"
            : held   ? "yes"
                     : "no",
-           cpu, attr_bytes);
+           cpu, attr_bytes, late_pct);
     curl_global_cleanup();
     return (req_failed + lreq_failed) ? 1 : 0;
 }
