@@ -54,17 +54,25 @@ int opg_decode_export(const struct collector *col, const ProtobufCMessageDescrip
             return MHD_HTTP_BAD_REQUEST;
         return check_limits(col, *msg, len, err, errlen);
     }
-    /* protobuf-c's unpack recurses once per nesting level: check first */
-    if (opg_pb_check_depth(desc, (const uint8_t *)body, len, DEPTH_BEFORE_VALUES + 2 * depth) < 0) {
+    /* protobuf-c's unpack recurses once per nesting level: check first, and
+     * the other limits in the same pass over the wire */
+    switch (opg_pb_check_wire(desc, (const uint8_t *)body, len, DEPTH_BEFORE_VALUES + 2 * depth,
+                              (size_t)col->cfg.max_attributes,
+                              (size_t)col->cfg.max_attribute_length, err, errlen)) {
+    case OPG_PB_TOO_DEEP:
         snprintf(err, errlen, "attribute values nest deeper than %d levels", depth);
         return MHD_HTTP_BAD_REQUEST;
+    case OPG_PB_TOO_LARGE:
+        return MHD_HTTP_CONTENT_TOO_LARGE;
+    default:
+        break;
     }
     {
         ProtobufCAllocator al = opg_arena_pb_allocator(*arena);
         *msg = protobuf_c_message_unpack(desc, &al, len, (const uint8_t *)body);
     }
     if (*msg)
-        return check_limits(col, *msg, len, err, errlen);
+        return 0;
     if (opg_arena_exhausted(*arena)) {
         snprintf(err, errlen, "the request decodes to more memory than allowed");
         return MHD_HTTP_CONTENT_TOO_LARGE;

@@ -101,21 +101,30 @@ static int read_varint(const uint8_t *p, size_t len, size_t *at, uint64_t *v)
     return -1;
 }
 
-int opg_pb_check_depth(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
-                       int max_depth)
+/* An attribute list on the wire: a repeated KeyValue (attributes,
+ * filtered_attributes, metadata, kvlist values) or AnyValue (array values). */
+static bool wire_attribute_list(const ProtobufCFieldDescriptor *f)
+{
+    return f->label == PROTOBUF_C_LABEL_REPEATED && f->type == PROTOBUF_C_TYPE_MESSAGE &&
+           (f->descriptor == &opentelemetry__proto__common__v1__key_value__descriptor ||
+            f->descriptor == &opentelemetry__proto__common__v1__any_value__descriptor);
+}
+
+int opg_pb_check_wire(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
+                      int max_depth, size_t max_attrs, size_t max_len, char *err, size_t errlen)
 {
     struct level {
         const ProtobufCMessageDescriptor *desc;
         size_t end;
+        size_t attrs; /* entries of its attribute list so far */
     } * stack;
     int depth = 0, ret = 0;
     size_t at = 0;
 
     stack = malloc(sizeof(*stack) * ((size_t)max_depth + 1));
     if (!stack)
-        return -1;
-    stack[0].desc = desc;
-    stack[0].end = len;
+        return OPG_PB_TOO_DEEP;
+    stack[0] = (struct level){desc, len, 0};
     while (depth >= 0) {
         uint64_t key, n;
         const ProtobufCFieldDescriptor *f;
@@ -142,14 +151,27 @@ int opg_pb_check_depth(const ProtobufCMessageDescriptor *desc, const uint8_t *da
                 goto out;
             f = protobuf_c_message_descriptor_get_field(stack[depth].desc, (unsigned)(key >> 3));
             if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+                if (wire_attribute_list(f) && ++stack[depth].attrs > max_attrs) {
+                    snprintf(err, errlen, "%s has more entries than the limit of %zu", f->name,
+                             max_attrs);
+                    ret = OPG_PB_TOO_LARGE;
+                    goto out;
+                }
                 if (depth == max_depth) {
-                    ret = -1;
+                    snprintf(err, errlen, "messages nest deeper than %d levels", max_depth);
+                    ret = OPG_PB_TOO_DEEP;
                     goto out;
                 }
                 depth++;
-                stack[depth].desc = f->descriptor;
-                stack[depth].end = at + n;
+                stack[depth] = (struct level){f->descriptor, at + n, 0};
                 continue;
+            }
+            if (f && (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_BYTES) &&
+                n > max_len) {
+                snprintf(err, errlen, "a %s value is longer than the limit of %zu bytes", f->name,
+                         max_len);
+                ret = OPG_PB_TOO_LARGE;
+                goto out;
             }
             at += n;
             break;
@@ -160,6 +182,17 @@ int opg_pb_check_depth(const ProtobufCMessageDescriptor *desc, const uint8_t *da
 out:
     free(stack);
     return ret;
+}
+
+int opg_pb_check_depth(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
+                       int max_depth)
+{
+    char err[8];
+
+    return opg_pb_check_wire(desc, data, len, max_depth, SIZE_MAX, SIZE_MAX, err, sizeof(err)) ==
+                   OPG_PB_TOO_DEEP
+               ? -1
+               : 0;
 }
 
 static bool is_attribute_list(const char *name)

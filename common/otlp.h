@@ -44,13 +44,6 @@ int opg_otlp_severity_from_name(const char *s);
 int opg_otlp_temporality_from_name(const char *s);
 
 /*
- * Checks, without recursion, that protobuf data of message type desc nests
- * messages at most max_depth deep. protobuf-c's unpack recurses once per
- * level, so a few megabytes of nested kvlists would otherwise exhaust the
- * stack. Returns 0 if within the bound (or malformed in a way unpack will
- * refuse itself), -1 if too deep.
- */
-/*
  * Checks a decoded message against the limits on what a client controls: at
  * most max_attrs entries in any attribute list (attributes,
  * filtered_attributes, metadata, kvlist values) and at most max_len bytes in
@@ -62,6 +55,22 @@ int opg_otlp_temporality_from_name(const char *s);
 int opg_pb_check_limits(const ProtobufCMessage *m, size_t max_attrs, size_t max_len, char *err,
                         size_t errlen);
 
+/*
+ * Checks, without recursion and before decoding, protobuf data of message
+ * type desc: messages nest at most max_depth deep (protobuf-c's unpack
+ * recurses once per level, so a few megabytes of nested kvlists would
+ * otherwise exhaust the stack), attribute lists have at most max_attrs
+ * entries and string and bytes values at most max_len bytes (the limits of
+ * opg_pb_check_limits, read off the wire instead of the decoded message).
+ * Returns 0 if within the bounds (or malformed in a way unpack will refuse
+ * itself), OPG_PB_TOO_DEEP or OPG_PB_TOO_LARGE with a message in err.
+ */
+#define OPG_PB_TOO_DEEP  (-1)
+#define OPG_PB_TOO_LARGE (-2)
+int opg_pb_check_wire(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
+                      int max_depth, size_t max_attrs, size_t max_len, char *err, size_t errlen);
+
+/* opg_pb_check_wire for the depth alone: 0, or -1 if too deep. */
 int opg_pb_check_depth(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
                        int max_depth);
 

@@ -378,6 +378,11 @@ static uint64_t lane(const uint8_t *p, size_t n, uint64_t seed)
     return fmix64(h ^ n);
 }
 
+uint64_t opg_hash64_wide(const void *p, size_t n)
+{
+    return lane(p, n, 0x9e3779b97f4a7c15ULL);
+}
+
 void opg_hash128(const void *p, size_t n, uint8_t out[16])
 {
     uint64_t a = lane(p, n, 0x9e3779b97f4a7c15ULL);

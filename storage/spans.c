@@ -328,7 +328,6 @@ static int block_flush(struct opg_batch *b, struct block *k, struct opg_codec *c
     ProtobufCBinaryData names[MAX_BLOCK_SERVICES];
     const uint8_t *packed = k->raw;
     size_t n, at;
-    uint8_t h[16];
     int64_t id;
     struct opg_buf *r;
 
@@ -346,8 +345,7 @@ static int block_flush(struct opg_batch *b, struct block *k, struct opg_codec *c
     } else {
         n = k->raw_len;
     }
-    opg_hash128(packed, n, h);
-    memcpy(&id, h, sizeof(id));
+    id = (int64_t)opg_hash64_wide(packed, n);
 
     r = opg_batch_row(b, OPG_STREAM_BLOCKS, 4);
     opg_copy_int8(r, id);

@@ -423,19 +423,34 @@ static const struct array_stream {
 #define N_ARRAY_PARAMS  (4 + 13 + 10 + 5 + 3)
 
 static const char ARRAY_MERGE[] =
-    "WITH b AS ("
-    " INSERT INTO span_blocks (id, day, span_count, payload)"
+    "WITH u AS ("
     " SELECT * FROM unnest($1::bigint[], $2::integer[], $3::integer[], $4::bytea[])"
+    "   AS u(id, day, span_count, payload)),"
+    " b AS ("
+    " INSERT INTO span_blocks (id, day, span_count, payload) SELECT * FROM u"
     " ON CONFLICT DO NOTHING RETURNING id, day),"
+    /* A block that was not inserted is a replay of one stored already — unless the stored
+     * one differs: two blocks whose 64-bit IDs collide. The second is then stored under
+     * its ID xor a constant (a replay of it finds that one). Not caught: a collision
+     * between two blocks of the same statement, which the snapshot does not show. */
+    " alt AS ("
+    " INSERT INTO span_blocks (id, day, span_count, payload)"
+    " SELECT u.id # 6614235551224981909, u.day, u.span_count, u.payload FROM u"
+    " WHERE NOT EXISTS (SELECT 1 FROM b WHERE b.id = u.id AND b.day = u.day)"
+    "   AND EXISTS (SELECT 1 FROM span_blocks s"
+    "     WHERE s.id = u.id AND s.day = u.day AND s.payload <> u.payload)"
+    " ON CONFLICT DO NOTHING RETURNING id # 6614235551224981909 AS orig, id, day),"
+    " ins AS (SELECT id AS orig, id, day FROM b UNION ALL SELECT orig, id, day FROM alt),"
     " p AS ("
     " INSERT INTO trace_parts (start_ns, end_ns, block_id, name_bloom, longest_ns, day,"
     "   span_count, error_count, kinds, trace_id, services, root_service, root_name)"
-    " SELECT u.s, u.e, u.b, u.nb, u.l, u.d, u.c, u.ec, u.k, u.t, string_to_array(u.sv, E'\\x1f'),"
+    " SELECT u.s, u.e, ins.id, u.nb, u.l, u.d, u.c, u.ec, u.k, u.t, string_to_array(u.sv, "
+    "E'\\x1f'),"
     "   u.rs, u.rn"
     " FROM unnest($5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[],"
     "   $10::integer[], $11::integer[], $12::integer[], $13::smallint[], $14::bytea[],"
     "   $15::text[], $16::text[], $17::text[]) AS u(s, e, b, nb, l, d, c, ec, k, t, sv, rs, rn)"
-    " JOIN b ON b.id = u.b AND b.day = u.d),"
+    " JOIN ins ON ins.orig = u.b AND ins.day = u.d),"
     /* RED metrics (migration 011) of server and consumer spans, aggregated per block by
      * the collector: 10 s buckets, latency buckets of 2^(1/4) over microseconds */
     " r AS ("
@@ -445,7 +460,7 @@ static const char ARRAY_MERGE[] =
     " FROM unnest($18::bigint[], $19::bigint[], $20::integer[], $21::text[], $22::text[],"
     "   $23::smallint[], $24::smallint[], $25::bigint[], $26::bigint[], $27::float8[])"
     "   AS u(b, bk, d, sv, op, k, lb, c, er, ds)"
-    " JOIN b ON b.id = u.b AND b.day = u.d"
+    " JOIN ins ON ins.orig = u.b AND ins.day = u.d"
     " GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 3, 4, 5, 6, 2"
     " ON CONFLICT (bucket_ns, service, operation, kind, latency_bucket, day) DO UPDATE SET"
     "   calls = red.calls + excluded.calls, errors = red.errors + excluded.errors,"
@@ -665,7 +680,7 @@ static bool gave_up(struct opg_writer *w)
     return r;
 }
 
-static int connect_db(struct writer_thread *t)
+static int connect_db_once(struct writer_thread *t)
 {
     PQfinish(t->conn);
     t->conn = PQconnectdb(t->w->cfg.conninfo);
@@ -702,6 +717,17 @@ static int connect_db(struct writer_thread *t)
     }
     t->n_days = 0;
     return 0;
+}
+
+/* A session that could not be prepared is closed, so that the next attempt
+ * starts from a new connection. */
+static int connect_db(struct writer_thread *t)
+{
+    if (connect_db_once(t) == 0)
+        return 0;
+    PQfinish(t->conn);
+    t->conn = NULL;
+    return -1;
 }
 
 static void complete(struct write_item *items, int status)

@@ -237,3 +237,25 @@ test('/health and /ready answer JSON on both daemons', async (t) => {
     }
   })(t);
 });
+
+// Blocks are deduplicated by a 64-bit hash of their bytes. A different block that happens to
+// have the ID of a stored one (a hash collision, made here by overwriting the stored block)
+// must still be stored — under a second ID — and its spans found; a replay of it must not
+// store it a third time.
+test('a block whose 64-bit ID collides with a different stored block is stored, once', async () => {
+  const s = await freshStack('block collision');
+  const dbName = `rt_${dbSeq}_block_collision`;
+  const post = () => s.post({ headers: { 'Content-Type': 'application/x-protobuf' }, body: PB });
+  assertExportOk(await post(), 'proto', 'first export');
+  assert.equal(await pg.psql('SELECT count(*) FROM span_blocks', dbName), '1');
+  // the stored block becomes "another block with the same ID", and its parts go away
+  await pg.psql("UPDATE span_blocks SET payload = '\\x01deadbeef'; DELETE FROM trace_parts", dbName);
+  assertExportOk(await post(), 'proto', 'export colliding with the stored block');
+  assertExportOk(await post(), 'proto', 'replay of it');
+  assert.equal(await pg.psql('SELECT count(*) FROM span_blocks', dbName), '2', 'the colliding block stored once, beside the other');
+  assert.equal(await pg.psql('SELECT sum(span_count) FROM trace_parts', dbName), '3', 'its parts written once');
+  for (const id of traceIds(PB_FLAT)) {
+    const r = await s.apiGet(`/api/v3/traces/${id}`);
+    assert.equal(r.status, 200, `trace ${id}: ${r}`);
+  }
+});
