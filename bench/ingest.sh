@@ -68,7 +68,7 @@ while [[ $# -gt 0 ]]; do
     --logs-per-span) LOGS_PER_SPAN=$2; shift 2 ;;
     --strict) STRICT=1; shift ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,45p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,47p' "$0"; exit 0 ;;
     *) echo "usage: $0 [--duration SECS] [--smoke] [--attr-values realistic|random] [--logs-per-span N] [--strict] [--keep]" >&2; exit 2 ;;
   esac
 done
@@ -206,7 +206,7 @@ echo "             compare between runs: a slower machine or host shows here (me
 # ---------------------------------------------------------------- a. ingest ceiling
 echo
 echo "== a. ingest ceiling: collector --discard (decode, validate, encode, drop; no database)"
-CEIL_RATE= CEIL_PER_CORE= CEIL_CPU= CEIL_RSS= CEIL_ACKED= CEIL_OTHERS=
+CEIL_RATE='' CEIL_PER_CORE='' CEIL_CPU='' CEIL_RSS='' CEIL_ACKED='' CEIL_OTHERS=''
 # (the help is read whole first: with pipefail, grep -q closing the pipe early fails it)
 COLLECTOR_HELP=$("$BIN/otelpg-collector" --help 2>&1 || true)
 if grep -q -- '--discard' <<<"$COLLECTOR_HELP"; then
