@@ -1659,6 +1659,7 @@ int main(int argc, char **argv)
      * request catches up the average but was not sent at the rate asked)
      */
     int held = -1;
+    double late_pct = 0;
     if (opt.rate > 0) {
         long sends = 0, late = 0;
         double max_lag = 0;
@@ -1670,6 +1671,7 @@ int main(int argc, char **argv)
         }
         double got = (double)spans / elapsed;
         held = got >= 0.95 * opt.rate && late * 20 <= sends;
+        late_pct = sends ? 100.0 * (double)late / (double)sends : 0;
         printf("  rate            target %.0f spans/s, acknowledged %.0f spans/s (%.1f %%): %s\n"
                "                  %ld of %ld requests sent more than one interval behind schedule, "
                "at most %.1f ms behind\n",
@@ -1684,13 +1686,13 @@ int main(int argc, char **argv)
     printf("RESULT spans_acked=%ld logs_acked=%ld requests_failed=%ld spans_per_s=%.0f "
            "logs_per_s=%.0f "
            "p50_ms=%.2f p99_ms=%.2f elapsed_s=%.2f rate_target=%.0f rate_held=%s "
-           "loadgen_cpu_s=%.2f attr_bytes_per_span=%.0f\n",
+           "loadgen_cpu_s=%.2f attr_bytes_per_span=%.0f late_pct=%.1f\n",
            spans, logs, req_failed + lreq_failed, (double)spans / elapsed, (double)logs / elapsed,
            pct(&lt, .5), pct(&lt, .99), elapsed, opt.rate,
            held < 0 ? "na"
            : held   ? "yes"
                     : "no",
-           cpu, attr_bytes);
+           cpu, attr_bytes, late_pct);
     curl_global_cleanup();
     return (req_failed + lreq_failed) ? 1 : 0;
 }
