@@ -778,6 +778,11 @@ static int index_block(struct block_cache *c, struct block *b, const uint8_t *by
     struct pb top = pb_of(bytes, n), rs, ss;
     struct pb_field f, g, h;
 
+    /* the resources and spans unpacked from it must not recurse without bound */
+    if (opg_pb_check_depth(
+            &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor,
+            bytes, n, OPG_BLOCK_MAX_DEPTH) < 0)
+        return -1;
     b->spans = opg_arena_alloc(b->arena, (cap ? cap : 1) * sizeof(*b->spans));
     if (!b->spans)
         return -1;

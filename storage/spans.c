@@ -584,6 +584,11 @@ opg_block_decode(struct opg_arena *arena, struct opg_codec *codec, const uint8_t
 
     if (opg_codec_decode(codec, payload, len, MAX_DECODED_BLOCK, scratch) < 0)
         return NULL;
+    /* a corrupt row must not make protobuf-c's unpack recurse without bound */
+    if (opg_pb_check_depth(
+            &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor,
+            (const uint8_t *)scratch->data, scratch->len, OPG_BLOCK_MAX_DEPTH) < 0)
+        return NULL;
     return opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
         &al, scratch->len, (const uint8_t *)scratch->data);
 }

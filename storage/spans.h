@@ -22,6 +22,13 @@
 #include "codec.h"
 #include "otlp.h"
 
+/*
+ * Message nesting a stored block is read with at most: far above what the
+ * collector accepts (6 + 2 x --max-anyvalue-depth), low enough for
+ * protobuf-c's recursive unpack.
+ */
+#define OPG_BLOCK_MAX_DEPTH 300
+
 /* Spans per block at most: what reading one trace out of a block may cost. */
 #define OPG_BLOCK_MAX_SPANS 2048
 
