@@ -201,6 +201,7 @@ PY
 echo "search values: $(echo $services | wc -w) services, $(wc -l <"$work/s-operation.txt") service+operation pairs, $(wc -l <"$work/s-tags.txt") service+route pairs"
 
 # time NAME PATH IDS-FILE EXPECT COUNT WARMUP [extra httptimer args]
+# (EXPECT: the JSON array every answer must have non-empty; -: none)
 declare -A P50 P99 CNT ERR
 failed=0
 time_it() {
@@ -209,8 +210,10 @@ time_it() {
   echo
   echo "-- $name"
   set +e
+  local want=()
+  [[ $expect == - ]] || want=(--expect-nonempty "$expect")
   "$TIMER" --url "$api" --path "$path" --ids "$ids" --count "$count" --warmup "$wu" \
-    --connections 1 --expect-nonempty "$expect" "$@" >"$work/t-$name.out" 2>&1
+    --connections 1 "${want[@]}" "$@" >"$work/t-$name.out" 2>&1
   local rc=$?
   set -e
   sed -n '/^httptimer/,/^RESULT/p' "$work/t-$name.out" | grep -v '^RESULT'
@@ -230,7 +233,11 @@ time_it correlation '/api/correlations/%s' "$work/corr-ids.txt" traces "$lookups
 time_it search-service '/api/traces?%s' "$work/s-service.txt" data "$searches" 2 --raw --max-time "$search_time"
 time_it search-operation '/api/traces?%s' "$work/s-operation.txt" data "$searches" 2 --raw --max-time "$search_time"
 time_it search-tag '/api/traces?%s' "$work/s-tags.txt" data "$searches" 2 --raw --max-time "$search_time"
-time_it search-rare-tags '/api/traces?%s' "$work/s-rare.txt" data "$searches" 2 --raw --max-time "$search_time"
+# (a smoke run holds ~15 spans with both rare tags: a service may have none, and an empty
+# answer is then right)
+rare_expect=data
+[[ $mode == smoke ]] && rare_expect=-
+time_it search-rare-tags '/api/traces?%s' "$work/s-rare.txt" "$rare_expect" "$searches" 2 --raw --max-time "$search_time"
 time_it search-v3-summaries '/api/v3/trace-summaries?%s' "$work/s-v3.txt" summaries "$searches" 2 --raw --max-time "$search_time"
 
 verdict() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo MISS; fi; }
