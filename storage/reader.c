@@ -277,39 +277,8 @@ static uint64_t origin_hash(const otlp_rs_t *rs, const otlp_ss_t *ss, struct opg
     return opg_hash64(tmp->data, n);
 }
 
-/* A set of span IDs (open addressing; a span stored twice is returned once). */
-struct idset8 {
-    uint64_t *slots; /* 0 = free; an all-zero span ID is never valid */
-    size_t cap, n;
-};
-
-static bool idset8_add(struct idset8 *s, const uint8_t id[8])
-{
-    uint64_t v;
-
-    memcpy(&v, id, 8);
-    if ((s->n + 1) * 2 > s->cap) {
-        struct idset8 g = {opg_xcalloc(s->cap ? s->cap * 2 : 64, 8), s->cap ? s->cap * 2 : 64, 0};
-        for (size_t i = 0; i < s->cap; i++)
-            if (s->slots[i])
-                idset8_add(&g, (const uint8_t *)&s->slots[i]);
-        free(s->slots);
-        *s = g;
-    }
-    for (size_t i = (size_t)(v * 0x9e3779b97f4a7c15ULL >> 7) & (s->cap - 1);;
-         i = (i + 1) & (s->cap - 1)) {
-        if (!s->slots[i]) {
-            s->slots[i] = v;
-            s->n++;
-            return true;
-        }
-        if (s->slots[i] == v)
-            return false;
-    }
-}
-
 /* Appends to *picked the spans of trace_id found in block req. */
-static void pick_spans(const otlp_req_t *req, const uint8_t trace_id[16], struct idset8 *seen,
+static void pick_spans(const otlp_req_t *req, const uint8_t trace_id[16], struct opg_span_ids *seen,
                        struct picked **picked, size_t *n, size_t *cap, struct opg_buf *tmp)
 {
     for (size_t i = 0; i < req->n_resource_spans; i++) {
@@ -322,9 +291,14 @@ static void pick_spans(const otlp_req_t *req, const uint8_t trace_id[16], struct
             for (size_t k = 0; k < ss->n_spans; k++) {
                 otlp_span_t *sp = ss->spans[k];
 
+                uint64_t id = 0;
+
                 if (sp->trace_id.len != 16 || memcmp(sp->trace_id.data, trace_id, 16) ||
-                    sp->span_id.len != OPG_SPAN_ID_LEN || !idset8_add(seen, sp->span_id.data))
+                    sp->span_id.len != OPG_SPAN_ID_LEN)
                     continue;
+                memcpy(&id, sp->span_id.data, sizeof(id));
+                if (!id || !opg_span_ids_add(seen, id))
+                    continue; /* a span stored twice is returned once */
                 if (!hashed) {
                     origin = origin_hash(rs, ss, tmp);
                     hashed = true;
@@ -397,7 +371,7 @@ static int blocks_get_trace(PGconn *conn, struct opg_codec *codec, const uint8_t
     int formats[2] = {1, 0};
     struct opg_buf ids = OPG_BUF_INIT, days = OPG_BUF_INIT, scratch = OPG_BUF_INIT,
                    tmp = OPG_BUF_INIT;
-    struct idset8 seen = {0};
+    struct opg_span_ids seen = {0};
     struct picked *picked = NULL;
     size_t n_picked = 0, cap = 0;
     int status = OPG_READ_ERROR;
@@ -481,7 +455,7 @@ static int blocks_get_trace(PGconn *conn, struct opg_codec *codec, const uint8_t
 out:
     PQclear(res);
     free(picked);
-    free(seen.slots);
+    opg_span_ids_release(&seen);
     opg_buf_release(&ids);
     opg_buf_release(&days);
     opg_buf_release(&scratch);

@@ -372,51 +372,6 @@ static void ids_literal(struct opg_buf *b, const uint8_t (*ids)[16], size_t n)
     opg_buf_addch(b, '}');
 }
 
-/* Span IDs of one trace, as 64-bit values (0 marks a free slot: an all-zero
- * span ID is never stored). */
-struct span_ids {
-    uint64_t *slots;
-    size_t cap; /* a power of two */
-    size_t n;
-};
-
-static size_t span_ids_slot(const struct span_ids *s, uint64_t v)
-{
-    return (size_t)((v * UINT64_C(0x9e3779b97f4a7c15)) >> 7) & (s->cap - 1);
-}
-
-static bool span_ids_has(const struct span_ids *s, uint64_t v)
-{
-    if (!v || !s->cap)
-        return false;
-    for (size_t i = span_ids_slot(s, v); s->slots[i]; i = (i + 1) & (s->cap - 1))
-        if (s->slots[i] == v)
-            return true;
-    return false;
-}
-
-/* Adds v (not 0); true if it was not there yet. */
-static bool span_ids_add(struct span_ids *s, uint64_t v)
-{
-    size_t i;
-
-    if ((s->n + 1) * 2 > s->cap) {
-        struct span_ids bigger = {opg_xcalloc(s->cap ? s->cap * 2 : 64, sizeof(uint64_t)),
-                                  s->cap ? s->cap * 2 : 64, 0};
-        for (size_t k = 0; k < s->cap; k++)
-            if (s->slots[k])
-                span_ids_add(&bigger, s->slots[k]);
-        free(s->slots);
-        *s = bigger;
-    }
-    for (i = span_ids_slot(s, v); s->slots[i]; i = (i + 1) & (s->cap - 1))
-        if (s->slots[i] == v)
-            return false;
-    s->slots[i] = v;
-    s->n++;
-    return true;
-}
-
 /* ---------------------------------------------------------------- blocks */
 
 /*
@@ -1353,8 +1308,8 @@ static char *dup_value(PGresult *res, int r, int c)
 
 /* What reading a trace's spans adds up. */
 struct summary_acc {
-    struct span_ids spans; /* each span counted once */
-    uint64_t *parents;     /* parent span IDs, one per span that has one */
+    struct opg_span_ids spans; /* each span counted once */
+    uint64_t *parents;         /* parent span IDs, one per span that has one */
     size_t n_parents, cap_parents;
     int64_t errors;
     int64_t part_spans; /* the parts' span counts: what reading the trace costs */
@@ -1431,7 +1386,7 @@ static void summary_read(struct opg_trace_summary *t, struct summary_acc *acc,
         if (!e[i].span_id)
             continue;
         memcpy(&id, e[i].span_id, sizeof(id));
-        if (!id || !span_ids_add(&acc->spans, id))
+        if (!id || !opg_span_ids_add(&acc->spans, id))
             continue;
         acc->errors += error;
         for (size_t k = 0; k < t->n_services && !svc; k++)
@@ -1467,7 +1422,7 @@ static void summary_finish(struct opg_trace_summary *t, const struct summary_acc
     t->error_count = acc->errors;
     t->orphan_count = 0;
     for (size_t i = 0; i < acc->n_parents; i++)
-        t->orphan_count += !span_ids_has(&acc->spans, acc->parents[i]);
+        t->orphan_count += !opg_span_ids_has(&acc->spans, acc->parents[i]);
     qsort(t->services, t->n_services, sizeof(*t->services), cmp_service_summary);
 }
 
@@ -1590,7 +1545,7 @@ out:
     cache_release(&cache);
     opg_buf_release(&lit);
     for (size_t i = 0; acc && i < n; i++) {
-        free(acc[i].spans.slots);
+        opg_span_ids_release(&acc[i].spans);
         free(acc[i].parents);
     }
     free(acc);

@@ -592,3 +592,47 @@ opg_block_decode(struct opg_arena *arena, struct opg_codec *codec, const uint8_t
     return opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
         &al, scratch->len, (const uint8_t *)scratch->data);
 }
+
+/* ---- span ID sets ------------------------------------------------------------ */
+
+static size_t span_ids_slot(const struct opg_span_ids *s, uint64_t v)
+{
+    return (size_t)((v * UINT64_C(0x9e3779b97f4a7c15)) >> 7) & (s->cap - 1);
+}
+
+bool opg_span_ids_has(const struct opg_span_ids *s, uint64_t v)
+{
+    if (!v || !s->cap)
+        return false;
+    for (size_t i = span_ids_slot(s, v); s->slots[i]; i = (i + 1) & (s->cap - 1))
+        if (s->slots[i] == v)
+            return true;
+    return false;
+}
+
+bool opg_span_ids_add(struct opg_span_ids *s, uint64_t v)
+{
+    size_t i;
+
+    if ((s->n + 1) * 2 > s->cap) {
+        struct opg_span_ids bigger = {opg_xcalloc(s->cap ? s->cap * 2 : 64, sizeof(uint64_t)),
+                                      s->cap ? s->cap * 2 : 64, 0};
+        for (size_t k = 0; k < s->cap; k++)
+            if (s->slots[k])
+                opg_span_ids_add(&bigger, s->slots[k]);
+        free(s->slots);
+        *s = bigger;
+    }
+    for (i = span_ids_slot(s, v); s->slots[i]; i = (i + 1) & (s->cap - 1))
+        if (s->slots[i] == v)
+            return false;
+    s->slots[i] = v;
+    s->n++;
+    return true;
+}
+
+void opg_span_ids_release(struct opg_span_ids *s)
+{
+    free(s->slots);
+    memset(s, 0, sizeof(*s));
+}

@@ -13,6 +13,7 @@
 #ifndef OPG_SPANS_H
 #define OPG_SPANS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,6 +58,23 @@ uint64_t opg_span_name_bloom(const char *name, size_t len);
 Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *
 opg_block_decode(struct opg_arena *arena, struct opg_codec *codec, const uint8_t *payload,
                  size_t len, struct opg_buf *scratch);
+
+/*
+ * A set of span IDs as 64-bit values (open addressing; 0 marks a free slot,
+ * an all-zero span ID is never stored): the readers count each span once
+ * when a span was stored in two blocks. Zero-initialise; free with
+ * opg_span_ids_release.
+ */
+struct opg_span_ids {
+    uint64_t *slots;
+    size_t cap; /* a power of two */
+    size_t n;
+};
+
+/* Adds v (not 0); true if it was not there yet. */
+bool opg_span_ids_add(struct opg_span_ids *s, uint64_t v);
+bool opg_span_ids_has(const struct opg_span_ids *s, uint64_t v);
+void opg_span_ids_release(struct opg_span_ids *s);
 
 /* ---- spans as rows: the storage before migration 013, still read ---------- */
 
