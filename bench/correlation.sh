@@ -138,9 +138,15 @@ CREATE TEMP TABLE acked (tid text, cid text);
 SELECT count(*), count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM $trace_table t WHERE t.trace_id = decode(a.tid, 'hex'))) FROM acked a;
 SQL
 )
-stored=$(psqlq -F ' ' -c "SELECT ($span_count_sql), (SELECT count(*) FROM logs), (SELECT count(*) FROM correlations), (SELECT count(DISTINCT corr_id) FROM correlations), pg_size_pretty(pg_database_size(current_database()))")
-read -r s_spans s_logs s_corr s_ids s_size <<<"$stored"
-echo "-- stored: $s_spans spans, $s_logs log records, $s_corr correlation rows for $s_ids distinct IDs, database $s_size"
+# a trace part carries its first correlation ID itself since migration 014
+part_corr_sql="SELECT 0"
+if [[ $trace_table == trace_parts ]] &&
+   [[ $(psqlq -c "SELECT count(*) FROM information_schema.columns WHERE table_name = 'trace_parts' AND column_name = 'corr_hash'") == 1 ]]; then
+  part_corr_sql="SELECT count(corr_hash) FROM trace_parts"
+fi
+stored=$(psqlq -F ' ' -c "SELECT ($span_count_sql), (SELECT count(*) FROM logs), ($part_corr_sql), (SELECT count(*) FROM correlations), pg_size_pretty(pg_database_size(current_database()))")
+read -r s_spans s_logs s_parts s_corr s_size <<<"$stored"
+echo "-- stored: $s_spans spans, $s_logs log records, correlation IDs on $s_parts trace parts and in $s_corr correlations rows, database $s_size"
 echo "-- acknowledged traces: $n_acked, missing from the database ($trace_table): $n_missing"
 [[ $n_missing == 0 && $n_acked -gt 0 ]] || { echo "correlation.sh: FAIL: acknowledged traces are missing" >&2; exit 1; }
 

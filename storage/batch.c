@@ -499,11 +499,24 @@ static bool corr_already_added(struct opg_batch *b, const char *id, size_t len, 
     return false;
 }
 
-void opg_batch_add_correlations(struct opg_batch *b, const struct opg_ingest_opts *o,
-                                Opentelemetry__Proto__Common__V1__KeyValue *const *attrs,
-                                size_t n_attrs,
-                                const Opentelemetry__Proto__Resource__V1__Resource *res, int kind,
-                                const uint8_t *ref, size_t ref_len, int64_t time_ns, int32_t day)
+uint64_t opg_corr_hash(const char *id, size_t len)
+{
+    uint64_t h = opg_hash64_wide(id, len);
+
+    return h ? h : 1;
+}
+
+/*
+ * Adds the rows of the correlation IDs among attrs and res's attributes.
+ * With part_corr, the first ID goes into *part_corr instead when it is 0,
+ * and the ID *part_corr names gets no row (the part carries it).
+ */
+static void add_correlations(struct opg_batch *b, const struct opg_ingest_opts *o,
+                             Opentelemetry__Proto__Common__V1__KeyValue *const *attrs,
+                             size_t n_attrs,
+                             const Opentelemetry__Proto__Resource__V1__Resource *res, int kind,
+                             const uint8_t *ref, size_t ref_len, int64_t time_ns, int32_t day,
+                             uint64_t *part_corr)
 {
     /* a handful of IDs at most: remember them to add each once */
     enum { MAX_IDS = 8 };
@@ -528,6 +541,16 @@ void opg_batch_add_correlations(struct opg_batch *b, const struct opg_ingest_opt
             if (dup)
                 continue;
             seen_len[n_seen] = len;
+            if (part_corr) {
+                uint64_t h = opg_corr_hash(seen[n_seen], len);
+
+                if (!*part_corr)
+                    *part_corr = h;
+                if (*part_corr == h) {
+                    n_seen++;
+                    continue;
+                }
+            }
             if (corr_already_added(b, seen[n_seen], len, kind, ref, ref_len, day)) {
                 n_seen++;
                 continue;
@@ -541,4 +564,24 @@ void opg_batch_add_correlations(struct opg_batch *b, const struct opg_ingest_opt
             n_seen++;
         }
     }
+}
+
+void opg_batch_add_correlations(struct opg_batch *b, const struct opg_ingest_opts *o,
+                                Opentelemetry__Proto__Common__V1__KeyValue *const *attrs,
+                                size_t n_attrs,
+                                const Opentelemetry__Proto__Resource__V1__Resource *res, int kind,
+                                const uint8_t *ref, size_t ref_len, int64_t time_ns, int32_t day)
+{
+    add_correlations(b, o, attrs, n_attrs, res, kind, ref, ref_len, time_ns, day, NULL);
+}
+
+void opg_batch_add_part_correlations(struct opg_batch *b, const struct opg_ingest_opts *o,
+                                     Opentelemetry__Proto__Common__V1__KeyValue *const *attrs,
+                                     size_t n_attrs,
+                                     const Opentelemetry__Proto__Resource__V1__Resource *res,
+                                     const uint8_t *trace_id, int64_t time_ns, int32_t day,
+                                     uint64_t *part_corr)
+{
+    add_correlations(b, o, attrs, n_attrs, res, OPG_CORR_TRACE, trace_id, 16, time_ns, day,
+                     part_corr);
 }

@@ -171,6 +171,25 @@ void opg_batch_add_correlations(struct opg_batch *b, const struct opg_ingest_opt
                                 const Opentelemetry__Proto__Resource__V1__Resource *res, int kind,
                                 const uint8_t *ref, size_t ref_len, int64_t time_ns, int32_t day);
 
+/*
+ * The same for a span of a trace part (kind OPG_CORR_TRACE, ref the 16-byte
+ * trace ID): the first ID found becomes the part's, *part_corr (its
+ * opg_corr_hash), when the part has none yet (0); the part's ID gets no
+ * correlations row (migration 014), any other ID does.
+ */
+void opg_batch_add_part_correlations(struct opg_batch *b, const struct opg_ingest_opts *o,
+                                     Opentelemetry__Proto__Common__V1__KeyValue *const *attrs,
+                                     size_t n_attrs,
+                                     const Opentelemetry__Proto__Resource__V1__Resource *res,
+                                     const uint8_t *trace_id, int64_t time_ns, int32_t day,
+                                     uint64_t *part_corr);
+
+/*
+ * trace_parts.corr_hash of a correlation ID (its text as stored in
+ * correlations.corr_id): 64 bits, never 0. Stored: never change it.
+ */
+uint64_t opg_corr_hash(const char *id, size_t len);
+
 /* Appends s[0..n) made fit for a text column: invalid UTF-8 and NUL become U+FFFD. */
 void opg_text_sanitize(struct opg_buf *out, const char *s, size_t n);
 bool opg_text_clean(const char *s, size_t n);

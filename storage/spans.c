@@ -76,6 +76,7 @@ struct part {
     uint16_t kinds;
     int root_service; /* index into the block's services, -1 until the root span */
     const char *root_name;
+    uint64_t corr; /* opg_corr_hash of its first correlation ID; 0: none */
 };
 
 /* A RED row of the block: server and consumer spans by 10 s bucket,
@@ -278,8 +279,8 @@ static void block_add(struct opg_batch *b, struct block *k, struct opg_arena *a,
     }
     if (kind == 2 || kind == 5)
         red_add(k, (int64_t)start, duration, service, name, kind, code == 2);
-    opg_batch_add_correlations(b, o, s->attributes, s->n_attributes, rs->resource, OPG_CORR_TRACE,
-                               s->trace_id.data, s->trace_id.len, (int64_t)start, k->day);
+    opg_batch_add_part_correlations(b, o, s->attributes, s->n_attributes, rs->resource,
+                                    s->trace_id.data, (int64_t)start, k->day, &p->corr);
     note_operation(b, &svc, name, kind);
     b->n_items++;
 }
@@ -370,7 +371,7 @@ static int block_flush(struct opg_batch *b, struct block *k, struct opg_codec *c
         for (int s = 0; s < k->n_services; s++)
             if (p->services & (1ULL << (sorted[s] - k->services)))
                 names[n_names++] = *sorted[s];
-        r = opg_batch_row(b, OPG_STREAM_PARTS, 13);
+        r = opg_batch_row(b, OPG_STREAM_PARTS, 14);
         opg_copy_int8(r, p->start_ns);
         opg_copy_int8(r, p->end_ns);
         opg_copy_int8(r, id);
@@ -390,6 +391,10 @@ static int block_flush(struct opg_batch *b, struct block *k, struct opg_codec *c
             opg_copy_null(r);
             opg_copy_null(r);
         }
+        if (p->corr)
+            opg_copy_int8(r, (int64_t)p->corr);
+        else
+            opg_copy_null(r);
     }
     for (size_t i = 0; i < k->red_cap; i++) {
         const struct red *d = &k->red[i];

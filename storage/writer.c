@@ -400,7 +400,7 @@ enum {
     OID_FLOAT8 = 701
 };
 
-#define MAX_ARRAY_COLS 13
+#define MAX_ARRAY_COLS 14
 
 static const struct array_stream {
     enum opg_stream stream;
@@ -409,9 +409,9 @@ static const struct array_stream {
 } array_streams[] = {
     {OPG_STREAM_BLOCKS, 4, {OID_INT8, OID_INT4, OID_INT4, OID_BYTEA}},
     {OPG_STREAM_PARTS,
-     13,
+     14,
      {OID_INT8, OID_INT8, OID_INT8, OID_INT8, OID_INT8, OID_INT4, OID_INT4, OID_INT4, OID_INT2,
-      OID_BYTEA, OID_TEXT, OID_TEXT, OID_TEXT}},
+      OID_BYTEA, OID_TEXT, OID_TEXT, OID_TEXT, OID_INT8}},
     {OPG_STREAM_RED,
      10,
      {OID_INT8, OID_INT8, OID_INT4, OID_TEXT, OID_TEXT, OID_INT2, OID_INT2, OID_INT8, OID_INT8,
@@ -420,7 +420,7 @@ static const struct array_stream {
     {OPG_STREAM_OPERATIONS, 3, {OID_TEXT, OID_TEXT, OID_INT2}},
 };
 #define N_ARRAY_STREAMS (sizeof(array_streams) / sizeof(array_streams[0]))
-#define N_ARRAY_PARAMS  (4 + 13 + 10 + 5 + 3)
+#define N_ARRAY_PARAMS  (4 + 14 + 10 + 5 + 3)
 
 static const char ARRAY_MERGE[] =
     "WITH u AS ("
@@ -443,13 +443,14 @@ static const char ARRAY_MERGE[] =
     " ins AS (SELECT id AS orig, id, day FROM b UNION ALL SELECT orig, id, day FROM alt),"
     " p AS ("
     " INSERT INTO trace_parts (start_ns, end_ns, block_id, name_bloom, longest_ns, day,"
-    "   span_count, error_count, kinds, trace_id, services, root_service, root_name)"
+    "   span_count, error_count, kinds, trace_id, services, root_service, root_name, corr_hash)"
     " SELECT u.s, u.e, ins.id, u.nb, u.l, u.d, u.c, u.ec, u.k, u.t, string_to_array(u.sv, "
     "E'\\x1f'),"
-    "   u.rs, u.rn"
+    "   u.rs, u.rn, u.ch"
     " FROM unnest($5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[],"
     "   $10::integer[], $11::integer[], $12::integer[], $13::smallint[], $14::bytea[],"
-    "   $15::text[], $16::text[], $17::text[]) AS u(s, e, b, nb, l, d, c, ec, k, t, sv, rs, rn)"
+    "   $15::text[], $16::text[], $17::text[], $18::bigint[])"
+    "   AS u(s, e, b, nb, l, d, c, ec, k, t, sv, rs, rn, ch)"
     " JOIN ins ON ins.orig = u.b AND ins.day = u.d),"
     /* RED metrics (migration 011) of server and consumer spans, aggregated per block by
      * the collector: 10 s buckets, latency buckets of 2^(1/4) over microseconds */
@@ -457,8 +458,8 @@ static const char ARRAY_MERGE[] =
     " INSERT INTO red (bucket_ns, day, service, operation, kind, latency_bucket,"
     "   calls, errors, duration_sum)"
     " SELECT u.bk, u.d, u.sv, u.op, u.k, u.lb, sum(u.c), sum(u.er), sum(u.ds)"
-    " FROM unnest($18::bigint[], $19::bigint[], $20::integer[], $21::text[], $22::text[],"
-    "   $23::smallint[], $24::smallint[], $25::bigint[], $26::bigint[], $27::float8[])"
+    " FROM unnest($19::bigint[], $20::bigint[], $21::integer[], $22::text[], $23::text[],"
+    "   $24::smallint[], $25::smallint[], $26::bigint[], $27::bigint[], $28::float8[])"
     "   AS u(b, bk, d, sv, op, k, lb, c, er, ds)"
     " JOIN ins ON ins.orig = u.b AND ins.day = u.d"
     " GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 3, 4, 5, 6, 2"
@@ -467,12 +468,12 @@ static const char ARRAY_MERGE[] =
     "   duration_sum = red.duration_sum + excluded.duration_sum),"
     " c AS ("
     " INSERT INTO correlations (corr_id, day, kind, ref, time_ns)"
-    " SELECT DISTINCT ON (corr_id, kind, ref, day) * FROM unnest($28::text[], $29::integer[],"
-    "   $30::smallint[], $31::bytea[], $32::bigint[]) AS u(corr_id, day, kind, ref, time_ns)"
+    " SELECT DISTINCT ON (corr_id, kind, ref, day) * FROM unnest($29::text[], $30::integer[],"
+    "   $31::smallint[], $32::bytea[], $33::bigint[]) AS u(corr_id, day, kind, ref, time_ns)"
     " ORDER BY corr_id, kind, ref, day, time_ns ON CONFLICT DO NOTHING),"
     " o AS ("
     " INSERT INTO operations (service, name, kind)"
-    " SELECT DISTINCT * FROM unnest($33::text[], $34::text[], $35::smallint[])"
+    " SELECT DISTINCT * FROM unnest($34::text[], $35::text[], $36::smallint[])"
     "   AS u(service, name, kind) ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING)"
     " SELECT 1";
 

@@ -64,26 +64,46 @@ static bool refs_has(const struct refs *r, const uint8_t id[16])
 
 /*
  * The refs of one kind that carry corr_id, newest first, at most limit
- * distinct ones. The index (corr_id, time_ns DESC) is walked for a few more
- * rows than needed, since one trace may have a row per day.
+ * distinct ones. Traces carry it in their parts (trace_parts.corr_hash,
+ * migration 014) and, for a part's further IDs, in correlations; log
+ * records in correlations only. Both are walked newest first through their
+ * indexes, for more rows than needed, since one trace may have a part per
+ * block and a row per day.
  */
 static int load_refs(PGconn *conn, const char *corr_id, int kind, int64_t start_ns, int64_t end_ns,
                      size_t limit, struct refs *out, char *err, size_t errlen)
 {
-    char kind_s[4], start_s[24], end_s[24], lim_s[24];
-    const char *params[5] = {corr_id, kind_s, start_s, end_s, lim_s};
+    char kind_s[4], start_s[24], end_s[24], lim_s[24], hash_s[24];
+    const char *params[6] = {corr_id, kind_s, start_s, end_s, lim_s, hash_s};
+    size_t cap = limit * (kind == OPG_CORR_TRACE ? 8 : 2) + 1;
     PGresult *res;
     int rows;
 
     snprintf(kind_s, sizeof(kind_s), "%d", kind);
     snprintf(start_s, sizeof(start_s), "%lld", (long long)start_ns);
     snprintf(end_s, sizeof(end_s), "%lld", (long long)end_ns);
-    snprintf(lim_s, sizeof(lim_s), "%zu", limit * 2 + 1);
-    res = PQexecParams(conn,
-                       "SELECT ref FROM correlations WHERE corr_id = $1 AND kind = $2::smallint"
-                       " AND time_ns BETWEEN $3::bigint AND $4::bigint"
-                       " ORDER BY time_ns DESC LIMIT $5::bigint",
-                       5, NULL, params, NULL, NULL, 1);
+    snprintf(lim_s, sizeof(lim_s), "%zu", cap);
+    snprintf(hash_s, sizeof(hash_s), "%lld",
+             (long long)(int64_t)opg_corr_hash(corr_id, strlen(corr_id)));
+    if (kind == OPG_CORR_TRACE)
+        res = PQexecParams(
+            conn,
+            "SELECT ref FROM ("
+            " (SELECT trace_id AS ref, start_ns AS t FROM trace_parts"
+            "  WHERE corr_hash = $6::bigint AND start_ns BETWEEN $3::bigint AND $4::bigint"
+            "  ORDER BY start_ns DESC LIMIT $5::bigint)"
+            " UNION ALL"
+            " (SELECT ref, time_ns FROM correlations WHERE corr_id = $1 AND kind = $2::smallint"
+            "  AND time_ns BETWEEN $3::bigint AND $4::bigint ORDER BY time_ns DESC LIMIT "
+            "$5::bigint)"
+            ") x ORDER BY t DESC LIMIT $5::bigint",
+            6, NULL, params, NULL, NULL, 1);
+    else
+        res = PQexecParams(conn,
+                           "SELECT ref FROM correlations WHERE corr_id = $1 AND kind = $2::smallint"
+                           " AND time_ns BETWEEN $3::bigint AND $4::bigint"
+                           " ORDER BY time_ns DESC LIMIT $5::bigint",
+                           5, NULL, params, NULL, NULL, 1);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         snprintf(err, errlen, "reading the correlation index: %s", PQerrorMessage(conn));
         err[strcspn(err, "\n")] = '\0';
@@ -102,7 +122,7 @@ static int load_refs(PGconn *conn, const char *corr_id, int kind, int64_t start_
         }
         memcpy(out->ids[out->n++], ref, 16);
     }
-    if ((size_t)rows == limit * 2 + 1)
+    if ((size_t)rows == cap)
         out->truncated = true;
     PQclear(res);
     return 0;

@@ -102,6 +102,7 @@ struct part_row {
     int kinds;
     const unsigned char *trace_id, *services, *root_service;
     size_t services_len, root_service_len;
+    uint64_t corr_hash; /* 0: NULL */
 };
 
 static size_t parse_parts(const struct opg_batch *b, struct part_row *rows, size_t max)
@@ -113,7 +114,7 @@ static size_t parse_parts(const struct opg_batch *b, struct part_row *rows, size
     while (p < end && n < max) {
         struct part_row *r = &rows[n++];
 
-        assert_int_equal(p[0] << 8 | p[1], 13);
+        assert_int_equal(p[0] << 8 | p[1], 14);
         p += 2;
         r->start_ns = field_int(&p);
         r->end_ns = field_int(&p);
@@ -129,6 +130,10 @@ static size_t parse_parts(const struct opg_batch *b, struct part_row *rows, size
         r->services = field_bytes(&p, &r->services_len);
         r->root_service = field_bytes(&p, &r->root_service_len);
         field_bytes(&p, &len); /* root name */
+        if (p[0] == 0xff)      /* a NULL: length -1 */
+            p += 4;
+        else
+            r->corr_hash = (uint64_t)field_int(&p);
     }
     assert_ptr_equal(p, end);
     return n;
@@ -383,6 +388,7 @@ static void correlation_ids_are_extracted(void **state)
     Opentelemetry__Proto__Common__V1__KeyValue kv[3], *kvp[3] = {&kv[0], &kv[1], &kv[2]};
     Opentelemetry__Proto__Common__V1__AnyValue v[3];
     Opentelemetry__Proto__Resource__V1__Resource res;
+    struct part_row part = {0};
     const unsigned char *p;
 
     for (int i = 0; i < 3; i++) {
@@ -410,24 +416,23 @@ static void correlation_ids_are_extracted(void **state)
     o.rs.resource = &res;
     opg_batch_init(&b, OPG_SIGNAL_TRACES);
     assert_int_equal(opg_spans_encode(&b, &o.req, c, &window), 0);
-    assert_int_equal(b.n_rows[OPG_STREAM_CORRELATIONS], 2);
-    /* first row: text "req-1", day, kind 1, the trace ID, the start */
+    /* the first ID is the part's: its hash in trace_parts.corr_hash, no row */
+    assert_int_equal(parse_parts(&b, &part, 1), 1);
+    assert_true(part.corr_hash == opg_corr_hash("req-1", 5));
+    assert_int_equal(b.n_rows[OPG_STREAM_CORRELATIONS], 1);
+    /* the other: text "42", day, kind 1, the trace ID, the start */
     p = (const unsigned char *)b.rows[OPG_STREAM_CORRELATIONS].data;
     assert_int_equal(p[0] << 8 | p[1], 5);
     p += 2;
-    assert_int_equal(rd32(&p), 5);
-    assert_memory_equal(p, "req-1", 5);
-    p += 5;
+    assert_int_equal(rd32(&p), 2);
+    assert_memory_equal(p, "42", 2);
+    p += 2;
     field_int(&p);
     assert_int_equal(field_int(&p), OPG_CORR_TRACE);
     assert_int_equal(rd32(&p), 16);
     assert_memory_equal(p, o.tid, 16);
     p += 16;
     assert_int_equal(field_int(&p), (int64_t)o.span.start_time_unix_nano);
-    /* second row: "42" */
-    p += 2;
-    assert_int_equal(rd32(&p), 2);
-    assert_memory_equal(p, "42", 2);
     opg_batch_release(&b);
     opg_codec_destroy(c);
 }
