@@ -1006,7 +1006,12 @@ static void build_sql(const struct opg_search_query *q, struct opg_buf *sql, con
                         " AND day BETWEEN $3::integer AND $4::integer");
     if (has(q->service)) {
         params[*np] = q->service;
-        opg_buf_addf(sql, " AND $%d::text = ANY(services)", ++*np);
+        /* services: the names joined by U+001F, which became '_' in a name */
+        p = ++*np;
+        opg_buf_addf(sql,
+                     " AND strpos(E'\\x1f' || services || E'\\x1f',"
+                     " E'\\x1f' || replace($%d::text, E'\\x1f', '_') || E'\\x1f') > 0",
+                     p);
     }
     /* The bloom holds the names as sent; a name with U+FFFD may stand for invalid UTF-8. */
     if (has(q->operation) && !strstr(q->operation, "\xef\xbf\xbd")) {

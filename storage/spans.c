@@ -286,9 +286,9 @@ static void block_add(struct opg_batch *b, struct block *k, struct opg_arena *a,
 }
 
 /*
- * trace_parts.services travels as one text of the names joined by U+001F
- * (the writer passes columns as arrays, and an array of arrays would be
- * flattened); a U+001F inside a name becomes '_'.
+ * trace_parts.services is one text of the names joined by U+001F (an array
+ * costs ~24 bytes of header and 4 per name more, migration 014); a U+001F
+ * inside a name becomes '_'.
  */
 static void copy_services(struct opg_buf *r, const ProtobufCBinaryData *names, size_t n)
 {
