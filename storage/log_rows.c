@@ -408,12 +408,15 @@ int opg_logs_write_for(PGconn *conn, struct opg_codec *codec, const uint8_t (*tr
         lengths[2 + i] = 8;
     }
     /* One more than asked, to know whether the answer is cut. The IS NOT NULL
-     * lets the planner use the partial index logs_trace. */
+     * lets the planner use the partial index logs_trace. The IDs are always
+     * the selective part: "time_ns + 0" keeps the planner from also walking
+     * logs_time, which it did on a day not yet analysed (30 ms instead of
+     * 0.1 for 300,000 records). */
     res = PQexecParams(conn,
                        "SELECT " ROW_COLUMNS " FROM logs"
                        " WHERE ((trace_id IS NOT NULL AND trace_id = ANY($1))"
-                       " OR record_id = ANY($2)) AND time_ns >= $3 AND time_ns <= $4"
-                       " ORDER BY time_ns DESC, record_id DESC LIMIT $5",
+                       " OR record_id = ANY($2)) AND time_ns + 0 >= $3 AND time_ns + 0 <= $4"
+                       " ORDER BY time_ns + 0 DESC, record_id DESC LIMIT $5",
                        5, types, values, lengths, formats, 1);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         set_pg_err(err, errlen, "reading logs", conn);
