@@ -168,7 +168,7 @@ sps=$(sed -n 's/^RESULT .*spans_per_s=\([0-9]*\).*/\1/p' "$work/loadgen.out")
 lps=$(sed -n 's/^RESULT .*logs_per_s=\([0-9]*\).*/\1/p' "$work/loadgen.out")
 echo
 echo "== summary ($mode) =="
-echo "workload : $s_spans spans in $n_acked traces (depth $depth, fan-out $fanout, $attrs attrs/span), $s_logs log records, $s_ids correlation IDs"
+echo "workload : $s_spans spans in $n_acked traces (depth $depth, fan-out $fanout, $attrs attrs/span), $s_logs log records, $ids correlation IDs"
 echo "ingest   : $sps spans/s and $lps logs/s at the same time ($conns connections, protobuf)"
 echo "lookup   : GET /api/correlations/{id}, $lookups random known IDs: p50 $p50 ms, p99 $p99 ms"
 if awk -v p="$p99" -v t="$target" 'BEGIN { exit !(p != "" && p != "nan" && p + 0 < t + 0) }'; then
