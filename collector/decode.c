@@ -3,6 +3,8 @@
 #include "codec.h"
 #include "jsonw.h"
 #include "otlp_json.h"
+#include "otlp_scan.h"
+#include "spans.h"
 
 #include <microhttpd.h>
 #include <stdio.h>
@@ -79,6 +81,42 @@ int opg_decode_export(const struct collector *col, const ProtobufCMessageDescrip
     }
     snprintf(err, errlen, "cannot decode the body as a protobuf %s", desc->short_name);
     return MHD_HTTP_BAD_REQUEST;
+}
+
+int opg_decode_traces_scan(const struct collector *col, const char *body, size_t len,
+                           struct opg_batch *batch, char *err, size_t errlen)
+{
+    struct opg_scan_limits lim = {
+        .max_depth = DEPTH_BEFORE_VALUES + 2 * (int)col->cfg.max_anyvalue_depth,
+        .max_attrs = (size_t)col->cfg.max_attributes,
+        .max_len = (size_t)col->cfg.max_attribute_length,
+        .max_memory = DECODE_MEMORY_RATIO * len + DECODE_MEMORY_FLOOR,
+    };
+    struct opg_ingest_opts opts = opg_ingest_opts_now(col);
+    struct opg_trace_scan scan = {0};
+    struct opg_arena *arena = opg_arena_create(0);
+    struct opg_codec *codec;
+    int ret = OPG_DECODE_DECLINED;
+
+    if (!body)
+        body = "";
+    if (opg_trace_scan_read(&scan, (const uint8_t *)body, len, &lim, opts.corr_keys,
+                            opts.n_corr_keys, arena) < 0)
+        goto out_release;
+    opts.raw_body = (const uint8_t *)body;
+    opts.raw_len = len;
+    codec = opg_codec_thread((int)col->cfg.zstd_level);
+    ret = codec ? opg_spans_encode_scan(batch, &scan, codec, &opts) : -1;
+    if (ret < 0) {
+        snprintf(err, errlen, "internal error while encoding the request");
+        ret = MHD_HTTP_INTERNAL_SERVER_ERROR;
+    } else if (ret == 1) {
+        ret = OPG_DECODE_DECLINED;
+    }
+out_release:
+    opg_trace_scan_release(&scan);
+    opg_arena_destroy(arena);
+    return ret;
 }
 
 struct opg_ingest_opts opg_ingest_opts_now(const struct collector *col)

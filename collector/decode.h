@@ -40,6 +40,17 @@ int opg_decode_signal(const struct collector *col, const ProtobufCMessageDescrip
                       size_t errlen);
 
 /*
+ * The protobuf traces path without protobuf-c's unpack, when the request is
+ * stored as its raw body: the body is read in place (opg_trace_scan_read)
+ * and encoded into batch (opg_spans_encode_scan). Returns 0, an HTTP status
+ * with err filled, or OPG_DECODE_DECLINED with batch untouched: the request
+ * must go through opg_decode_signal, which answers exactly as it always did.
+ */
+#define OPG_DECODE_DECLINED (-1)
+int opg_decode_traces_scan(const struct collector *col, const char *body, size_t len,
+                           struct opg_batch *batch, char *err, size_t errlen);
+
+/*
  * Appends the body of a successful export's answer: protobuf or JSON, with
  * partial_success when items were rejected. The three Export*ServiceResponse
  * messages share one wire layout (partial_success = 1 {rejected = 1,

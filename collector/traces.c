@@ -22,6 +22,11 @@ static int encode(struct opg_batch *b, const ProtobufCMessage *req, struct opg_c
 int opg_traces_decode(const struct collector *col, const char *body, size_t len, bool json,
                       struct opg_batch *batch, char *err, size_t errlen)
 {
+    if (!json) {
+        int ret = opg_decode_traces_scan(col, body, len, batch, err, errlen);
+        if (ret != OPG_DECODE_DECLINED)
+            return ret;
+    }
     return opg_decode_signal(
         col, &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor,
         json_decode, encode, body, len, json, batch, err, errlen);

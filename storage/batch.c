@@ -172,15 +172,20 @@ void opg_batch_reject(struct opg_batch *b, const char *why)
     b->rejected++;
 }
 
-int32_t opg_batch_day(struct opg_batch *b, uint64_t time_ns, const struct opg_ingest_opts *o)
+int32_t opg_ingest_day(uint64_t time_ns, const struct opg_ingest_opts *o)
 {
     int64_t t = (int64_t)time_ns;
-    int32_t day;
 
     if (time_ns > (uint64_t)INT64_MAX || t < o->now_ns - o->accept_past_ns ||
         t > o->now_ns + o->accept_future_ns)
         t = o->now_ns;
-    day = (int32_t)(t / OPG_NS_PER_DAY);
+    return (int32_t)(t / OPG_NS_PER_DAY);
+}
+
+int32_t opg_batch_day(struct opg_batch *b, uint64_t time_ns, const struct opg_ingest_opts *o)
+{
+    int32_t day = opg_ingest_day(time_ns, o);
+
     for (int i = b->n_days - 1; i >= 0; i--)
         if (b->days[i] == day)
             return day;

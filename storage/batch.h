@@ -118,6 +118,8 @@ void opg_batch_reject(struct opg_batch *b, const char *why);
  * else the day it arrived. Records the day in b.
  */
 int32_t opg_batch_day(struct opg_batch *b, uint64_t time_ns, const struct opg_ingest_opts *o);
+/* That day alone, recorded nowhere. */
+int32_t opg_ingest_day(uint64_t time_ns, const struct opg_ingest_opts *o);
 
 /* ---- binary COPY tuples ----------------------------------------------------- */
 

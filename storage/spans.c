@@ -13,15 +13,22 @@
 
 typedef Opentelemetry__Proto__Trace__V1__Span otlp_span_t;
 
-static const char *span_invalid(const otlp_span_t *s)
+static const char *ids_invalid(const uint8_t *trace_id, size_t trace_id_len, const uint8_t *span_id,
+                               size_t span_id_len, size_t parent_len)
 {
-    if (!opg_otlp_id_valid(s->trace_id.data, s->trace_id.len, OPG_TRACE_ID_LEN))
+    if (!opg_otlp_id_valid(trace_id, trace_id_len, OPG_TRACE_ID_LEN))
         return "invalid trace_id (must be 16 bytes, not all zero)";
-    if (!opg_otlp_id_valid(s->span_id.data, s->span_id.len, OPG_SPAN_ID_LEN))
+    if (!opg_otlp_id_valid(span_id, span_id_len, OPG_SPAN_ID_LEN))
         return "invalid span_id (must be 8 bytes, not all zero)";
-    if (s->parent_span_id.len != 0 && s->parent_span_id.len != OPG_SPAN_ID_LEN)
+    if (parent_len != 0 && parent_len != OPG_SPAN_ID_LEN)
         return "invalid parent_span_id (must be empty or 8 bytes)";
     return NULL;
+}
+
+static const char *span_invalid(const otlp_span_t *s)
+{
+    return ids_invalid(s->trace_id.data, s->trace_id.len, s->span_id.data, s->span_id.len,
+                       s->parent_span_id.len);
 }
 
 /*
@@ -30,15 +37,14 @@ static const char *span_invalid(const otlp_span_t *s)
  * each is checked against the hashes of those already added.
  */
 static void note_operation(struct opg_batch *b, const ProtobufCBinaryData *service,
-                           const char *name, int16_t kind)
+                           const char *name, size_t name_len, uint64_t name_hash, int16_t kind)
 {
     struct opg_buf *r;
     uint64_t h;
     char key[8];
 
     memcpy(key, &kind, sizeof(kind));
-    h = opg_hash64(service->data, service->len) ^ (opg_hash64(name, strlen(name)) * 31) ^
-        opg_hash64(key, sizeof(kind));
+    h = opg_hash64(service->data, service->len) ^ (name_hash * 31) ^ opg_hash64(key, sizeof(kind));
     for (size_t i = 0; i < b->n_ops; i++)
         if (b->ops[i] == h)
             return;
@@ -48,7 +54,7 @@ static void note_operation(struct opg_batch *b, const ProtobufCBinaryData *servi
         return; /* committed already */
     r = opg_batch_row(b, OPG_STREAM_OPERATIONS, 3);
     opg_copy_text(r, (const char *)service->data, service->len);
-    opg_copy_text(r, name, strlen(name));
+    opg_copy_text(r, name, name_len);
     opg_copy_int2(r, kind);
 }
 
@@ -58,11 +64,14 @@ typedef Opentelemetry__Proto__Trace__V1__ResourceSpans otlp_rs_t;
 typedef Opentelemetry__Proto__Trace__V1__ScopeSpans otlp_ss_t;
 typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest otlp_req_t;
 
+static uint64_t name_bloom(uint64_t h)
+{
+    return (1ULL << (h & 63)) | (1ULL << ((h >> 6) & 63));
+}
+
 uint64_t opg_span_name_bloom(const char *name, size_t len)
 {
-    uint64_t h = opg_hash64(name, len);
-
-    return (1ULL << (h & 63)) | (1ULL << ((h >> 6) & 63));
+    return name_bloom(opg_hash64(name, len));
 }
 
 /* The trace's spans in the block being built, summed up: a trace_parts row. */
@@ -132,7 +141,8 @@ static void block_start(struct block *k, struct opg_arena *a, int32_t day, size_
     memset(k, 0, sizeof(*k));
     opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(&k->req);
     k->day = day;
-    k->req.resource_spans = opg_arena_alloc(a, n_rs * sizeof(*k->req.resource_spans));
+    if (a) /* else the block can only be the raw body */
+        k->req.resource_spans = opg_arena_alloc(a, n_rs * sizeof(*k->req.resource_spans));
     k->parts_cap = pow2_at_least(2 * max_spans);
     k->parts = opg_xcalloc(k->parts_cap, sizeof(*k->parts));
     k->red_cap = pow2_at_least(2 * max_spans);
@@ -188,11 +198,11 @@ static int latency_bucket(int64_t duration_ns)
 }
 
 static void red_add(struct block *k, int64_t start_ns, int64_t duration_ns, int service,
-                    const char *name, int16_t kind, bool error)
+                    const char *name, uint64_t name_hash, int16_t kind, bool error)
 {
     int64_t bucket = start_ns / 10000000000LL * 10000000000LL;
     int16_t lb = (int16_t)latency_bucket(duration_ns);
-    uint64_t h = opg_hash64(name, strlen(name)) ^ ((uint64_t)bucket * 0x9e3779b97f4a7c15ULL) ^
+    uint64_t h = name_hash ^ ((uint64_t)bucket * 0x9e3779b97f4a7c15ULL) ^
                  ((uint64_t)service << 32) ^ ((uint64_t)kind << 8) ^ (uint64_t)lb;
 
     for (size_t i = (size_t)h & (k->red_cap - 1);; i = (i + 1) & (k->red_cap - 1)) {
@@ -215,21 +225,24 @@ static void red_add(struct block *k, int64_t start_ns, int64_t duration_ns, int 
     }
 }
 
-/*
- * Adds span s (of the request's resource i, scope j) to block k: its view
- * of the request, its trace's part, its RED row, its correlation IDs and
- * its operation. The caller checked that the service fits.
- */
-static void block_add(struct opg_batch *b, struct block *k, struct opg_arena *a,
-                      const otlp_req_t *req, size_t i, size_t j, const otlp_span_t *s, int service,
-                      ProtobufCBinaryData svc, const struct opg_ingest_opts *o)
+/* What a block needs of a span: from the unpacked request or the wire scan. */
+struct span_fields {
+    const uint8_t *trace_id; /* 16 bytes */
+    const char *name;
+    uint64_t start, end;
+    int32_t kind, code;
+    bool root;
+    Opentelemetry__Proto__Common__V1__KeyValue *const *attrs;
+    size_t n_attrs;
+    const Opentelemetry__Proto__Resource__V1__Resource *res;
+};
+
+/* Adds span s (of the request's resource i, scope j) to block k's view of the request. */
+static void block_view_add(struct block *k, struct opg_arena *a, const otlp_req_t *req, size_t i,
+                           size_t j, const otlp_span_t *s)
 {
     const otlp_rs_t *rs = req->resource_spans[i];
     const otlp_ss_t *ss = rs->scope_spans[j];
-    int code = s->status ? (int)s->status->code : 0;
-    int16_t kind = s->kind >= 0 && s->kind <= INT16_MAX ? (int16_t)s->kind : 0;
-    const char *name = s->name ? s->name : "";
-    struct part *p;
 
     if (!k->rs || k->rs_at != i) {
         k->rs = opg_arena_alloc(a, sizeof(*k->rs));
@@ -249,39 +262,54 @@ static void block_add(struct opg_batch *b, struct block *k, struct opg_arena *a,
         k->ss_at = j;
     }
     k->ss->spans[k->ss->n_spans++] = (otlp_span_t *)s;
+}
+
+/*
+ * Adds span f to block k: its trace's part, its RED row, its correlation
+ * IDs and its operation. The caller checked that the service fits.
+ */
+static void block_add(struct opg_batch *b, struct block *k, const struct span_fields *f,
+                      int service, ProtobufCBinaryData svc, const struct opg_ingest_opts *o)
+{
+    int16_t kind = f->kind >= 0 && f->kind <= INT16_MAX ? (int16_t)f->kind : 0;
+    const char *name = f->name ? f->name : "";
+    size_t name_len = strlen(name);
+    uint64_t name_hash = opg_hash64(name, name_len);
+    struct part *p;
+
     k->n_spans++;
 
     /* Times kept within int64 so that SQL can compare them; the exact ones
      * are in the block. */
-    uint64_t start = s->start_time_unix_nano, end = s->end_time_unix_nano;
+    uint64_t start = f->start, end = f->end;
     if (start > (uint64_t)INT64_MAX)
         start = (uint64_t)INT64_MAX;
     if (end < start || end > (uint64_t)INT64_MAX)
         end = start;
     int64_t duration = (int64_t)(end - start);
 
-    p = part_for(k, s->trace_id.data);
+    p = part_for(k, f->trace_id);
     if ((int64_t)start < p->start_ns)
         p->start_ns = (int64_t)start;
     if ((int64_t)end > p->end_ns)
         p->end_ns = (int64_t)end;
     if (duration > p->longest_ns)
         p->longest_ns = duration;
-    p->name_bloom |= opg_span_name_bloom(name, strlen(name));
+    p->name_bloom |= name_bloom(name_hash);
     p->services |= 1ULL << service;
     p->span_count++;
-    p->error_count += code == 2;
+    p->error_count += f->code == 2;
     if (kind <= 5)
         p->kinds |= (uint16_t)(1u << kind);
-    if (!s->parent_span_id.len && p->root_service < 0) {
+    if (f->root && p->root_service < 0) {
         p->root_service = service;
         p->root_name = name;
     }
     if (kind == 2 || kind == 5)
-        red_add(k, (int64_t)start, duration, service, name, kind, code == 2);
-    opg_batch_add_part_correlations(b, o, s->attributes, s->n_attributes, rs->resource,
-                                    s->trace_id.data, (int64_t)start, k->day, &p->corr);
-    note_operation(b, &svc, name, kind);
+        red_add(k, (int64_t)start, duration, service, name, name_hash, kind, f->code == 2);
+    opg_batch_add_part_correlations(b, o, f->attrs, f->n_attrs, f->res, f->trace_id, (int64_t)start,
+                                    k->day, &p->corr);
+    note_operation(b, &svc, name, name_len, name_hash, kind);
     b->n_items++;
 }
 
@@ -440,6 +468,8 @@ int opg_spans_encode(struct opg_batch *b, const otlp_req_t *req, struct opg_code
         const otlp_rs_t *rs = req->resource_spans[i];
 
         svc[i] = opg_resource_service(rs->resource); /* once per resource */
+        if (!svc[i].data) /* protobuf-c's empty bytes: memcmp wants a pointer */
+            svc[i].data = (uint8_t *)"";
         for (size_t j = 0; j < rs->n_scope_spans; j++) {
             const otlp_ss_t *ss = rs->scope_spans[j];
             for (size_t s = 0; s < ss->n_spans; s++, at++) {
@@ -491,7 +521,21 @@ int opg_spans_encode(struct opg_batch *b, const otlp_req_t *req, struct opg_code
                                     req->n_resource_spans);
                         service = service_index(&k, svc[i]);
                     }
-                    block_add(b, &k, a, req, i, j, ss->spans[s], service, svc[i], o);
+                    const otlp_span_t *sp = ss->spans[s];
+                    struct span_fields f = {
+                        .trace_id = sp->trace_id.data,
+                        .name = sp->name,
+                        .start = sp->start_time_unix_nano,
+                        .end = sp->end_time_unix_nano,
+                        .kind = sp->kind,
+                        .code = sp->status ? (int32_t)sp->status->code : 0,
+                        .root = !sp->parent_span_id.len,
+                        .attrs = sp->attributes,
+                        .n_attrs = sp->n_attributes,
+                        .res = rs->resource,
+                    };
+                    block_view_add(&k, a, req, i, j, sp);
+                    block_add(b, &k, &f, service, svc[i], o);
                     if (whole) {
                         k.raw = o->raw_body;
                         k.raw_len = o->raw_len;
@@ -511,6 +555,61 @@ out:
     free(svc);
     opg_buf_release(&scratch);
     opg_arena_destroy(a);
+    return ret;
+}
+
+int opg_spans_encode_scan(struct opg_batch *b, const struct opg_trace_scan *sc,
+                          struct opg_codec *codec, const struct opg_ingest_opts *o)
+{
+    struct opg_buf scratch = OPG_BUF_INIT;
+    struct block k = {0};
+    int32_t day;
+    int ret = -1;
+
+    if (!sc->n_spans)
+        return 0;
+    /* the rule of opg_spans_encode's "whole": one day, every span valid,
+     * within a block's bounds */
+    if (!o->raw_body || sc->n_spans > OPG_BLOCK_MAX_SPANS || sc->n_resources > MAX_BLOCK_SERVICES)
+        return 1;
+    day = opg_ingest_day(sc->spans[0].start_time_unix_nano, o);
+    for (size_t i = 0; i < sc->n_spans; i++) {
+        const struct opg_scan_span *sp = &sc->spans[i];
+
+        if (ids_invalid(sp->trace_id, sp->trace_id_len, sp->span_id, sp->span_id_len,
+                        sp->parent_span_id_len) ||
+            opg_ingest_day(sp->start_time_unix_nano, o) != day)
+            return 1;
+    }
+
+    opg_batch_day(b, sc->spans[0].start_time_unix_nano, o);
+    block_start(&k, NULL, day, sc->n_spans, sc->n_resources);
+    k.raw = o->raw_body;
+    k.raw_len = o->raw_len;
+    for (size_t i = 0; i < sc->n_spans; i++) {
+        const struct opg_scan_span *sp = &sc->spans[i];
+        const struct opg_scan_resource *res = &sc->resources[sp->resource];
+        struct span_fields f = {
+            .trace_id = sp->trace_id,
+            .name = sp->name,
+            .start = sp->start_time_unix_nano,
+            .end = sp->end_time_unix_nano,
+            .kind = sp->kind,
+            .code = sp->status_code,
+            .root = !sp->parent_span_id_len,
+            .attrs = sp->n_corr ? sc->span_corr + sp->corr_at : NULL,
+            .n_attrs = sp->n_corr,
+            .res = &res->corr,
+        };
+
+        block_add(b, &k, &f, service_index(&k, res->service), res->service, o);
+    }
+    if (block_flush(b, &k, codec, &scratch) < 0)
+        goto out;
+    ret = 0;
+out:
+    block_release(&k);
+    opg_buf_release(&scratch);
     return ret;
 }
 

@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "codec.h"
 #include "otlp.h"
+#include "otlp_scan.h"
 
 /*
  * Message nesting a stored block is read with at most: far above what the
@@ -43,6 +44,16 @@ int opg_spans_encode(
     struct opg_batch *b,
     const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req,
     struct opg_codec *codec, const struct opg_ingest_opts *o);
+
+/*
+ * opg_spans_encode for a request read by opg_trace_scan_read, when the
+ * request is stored as one block of its raw body (o->raw_body): the rows are
+ * the same, byte for byte. Returns 0, -1 as opg_spans_encode, or 1 if the
+ * request needs the full unpack (spans with invalid IDs, more than one day,
+ * more than a block holds, no raw body), with b left untouched.
+ */
+int opg_spans_encode_scan(struct opg_batch *b, const struct opg_trace_scan *sc,
+                          struct opg_codec *codec, const struct opg_ingest_opts *o);
 
 /*
  * trace_parts.name_bloom: two bits of 64 per span name. A search for an
