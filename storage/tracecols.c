@@ -223,6 +223,7 @@ struct opg_tracecols {
 
     struct opg_buf *out; /* decoder */
     size_t max;
+    size_t slack; /* decoder: length bytes reserved that may not stay (see dec_submessage) */
     uint8_t len_width[C_KEYED + 1]; /* decoder: guess of a submessage's length size */
 };
 
@@ -1101,7 +1102,9 @@ static struct stream *dec_stream(struct opg_tracecols *t, uint32_t ctx, uint64_t
 /* Room for n more output bytes, within the caller's bound. */
 static inline uint8_t *out_room(struct opg_tracecols *t, uint64_t n)
 {
-    if (n > t->max - t->out->len)
+    size_t limit = t->max > SIZE_MAX - t->slack ? SIZE_MAX : t->max + t->slack;
+
+    if (n > limit - t->out->len)
         return NULL;
     room(t->out, (size_t)n);
     return (uint8_t *)t->out->data + t->out->len;
@@ -1270,11 +1273,17 @@ static int dec_submessage(struct opg_tracecols *t, uint32_t child, int depth)
     uint8_t *w = &t->len_width[child < C_KEYED ? child : C_KEYED];
     size_t guess = *w ? *w : 1, at = t->out->len, len, need;
 
+    /*
+     * Bytes of the guess past the one every length needs may go again: they
+     * must not make a message that fits in max exactly look too long.
+     */
+    t->slack += guess - 1;
     if (!out_room(t, guess))
         return -1;
     t->out->len += guess;
     if (dec_message(t, child, depth + 1) < 0)
         return -1;
+    t->slack -= guess - 1;
     len = t->out->len - at - guess;
     need = varint_size(len);
     if (need != guess) {
@@ -1284,6 +1293,8 @@ static int dec_submessage(struct opg_tracecols *t, uint32_t child, int depth)
         t->out->len = at + need + len;
         *w = (uint8_t)need;
     }
+    if (t->out->len > t->max && t->out->len - t->max > t->slack)
+        return -1; /* over max + the slack of the messages around this one */
     varint_put((uint8_t *)t->out->data + at, len);
     return 0;
 }
@@ -1413,6 +1424,7 @@ int opg_tracecols_decode(struct opg_tracecols *t, const void *p, size_t n, size_
         return -1;
     t->out = out;
     t->max = max;
+    t->slack = 0;
     memset(t->len_width, 0, sizeof(t->len_width));
     if (dec_message(t, C_TRACES, 0) < 0)
         return -1;
