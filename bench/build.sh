@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Build the bench tools (loadgen, httptimer) against the project's build tree.
+# Build the bench tools (loadgen, httptimer, blocksize) against the project's build tree.
 #   bench/build.sh [BUILD_DIR]      (default: <repo>/build; run cmake --build first)
 # Needs: a C11 compiler, libcurl (Debian: libcurl4-openssl-dev), libprotobuf-c-dev.
-# Output: BUILD_DIR/bench/loadgen, BUILD_DIR/bench/httptimer
+# Output: BUILD_DIR/bench/loadgen, BUILD_DIR/bench/httptimer, BUILD_DIR/bench/blocksize
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
@@ -20,5 +20,10 @@ CFLAGS=${CFLAGS:-"-O2 -g -std=c11 -Wall -Wextra -Wno-unused-parameter -Wno-forma
 $CC $CFLAGS -I"$proto_inc" -o "$out/loadgen" "$here/loadgen.c" "$proto_lib" $(pkg-config --cflags --libs libprotobuf-c libcurl) -lpthread -lm
 # shellcheck disable=SC2046
 $CC $CFLAGS -o "$out/httptimer" "$here/httptimer.c" $(pkg-config --cflags --libs libcurl) -lpthread -lm
+# shellcheck disable=SC2046
+$CC $CFLAGS -I"$proto_inc" -I"$repo/storage" -I"$repo/common" -o "$out/blocksize" "$here/blocksize.c" \
+  "$build/storage/libopg_storage.a" "$build/common/libopg_common.a" "$proto_lib" \
+  $(pkg-config --cflags --libs libprotobuf-c libzstd) -lpthread
 echo "$out/loadgen"
 echo "$out/httptimer"
+echo "$out/blocksize"

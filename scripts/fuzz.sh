@@ -17,10 +17,12 @@ BUILD=${OTELPG_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 CC=clang cmake -S "$ROOT" -B "$BUILD" -DOPG_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
-cmake --build "$BUILD" -j "$JOBS" --target fuzz_otlp_protobuf fuzz_otlp_json fuzz_params fuzz_storage fuzz_blocks fuzz_traces_scan >/dev/null
+cmake --build "$BUILD" -j "$JOBS" --target fuzz_otlp_protobuf fuzz_otlp_json fuzz_params fuzz_storage fuzz_blocks \
+  fuzz_traces_scan fuzz_tracecols_decode fuzz_tracecols_roundtrip >/dev/null
 
 status=0
-for t in fuzz_otlp_protobuf fuzz_otlp_json fuzz_params fuzz_storage fuzz_blocks fuzz_traces_scan; do
+for t in fuzz_otlp_protobuf fuzz_otlp_json fuzz_params fuzz_storage fuzz_blocks \
+         fuzz_traces_scan fuzz_tracecols_decode fuzz_tracecols_roundtrip; do
   [[ -n $ONLY && $ONLY != "$t" ]] && continue
   work=$(mktemp -d)
   cp "$ROOT/tests/fuzz/corpus/$t/"* "$work/" 2>/dev/null || true

@@ -5,10 +5,14 @@
 #include <stdlib.h>
 #include <zstd.h>
 
+#include "tracecols.h"
+
 struct opg_codec {
     ZSTD_CCtx *cctx;
     ZSTD_DCtx *dctx;
     int level;
+    struct opg_tracecols *cols;
+    struct opg_buf scratch; /* a column-wise form, before or after zstd */
 };
 
 struct opg_codec *opg_codec_create(int level)
@@ -18,6 +22,8 @@ struct opg_codec *opg_codec_create(int level)
     c->cctx = ZSTD_createCCtx();
     c->dctx = ZSTD_createDCtx();
     c->level = level;
+    c->cols = opg_tracecols_create();
+    opg_buf_init(&c->scratch);
     if (!c->cctx || !c->dctx) {
         opg_codec_destroy(c);
         return NULL;
@@ -31,20 +37,79 @@ void opg_codec_destroy(struct opg_codec *c)
         return;
     ZSTD_freeCCtx(c->cctx);
     ZSTD_freeDCtx(c->dctx);
+    opg_tracecols_destroy(c->cols);
+    opg_buf_release(&c->scratch);
     free(c);
 }
 
-int opg_codec_encode(struct opg_codec *c, const void *src, size_t n, struct opg_buf *out)
+/* Appends format byte and a zstd frame of src[0..n) to out. */
+static int compress(struct opg_codec *c, int format, const void *src, size_t n, struct opg_buf *out)
 {
     size_t bound = ZSTD_compressBound(n);
     size_t got;
 
     opg_buf_grow(out, bound + 1);
-    out->data[out->len] = OPG_CODEC_ZSTD;
+    out->data[out->len] = (char)format;
     got = ZSTD_compressCCtx(c->cctx, out->data + out->len + 1, bound, src, n, c->level);
     if (ZSTD_isError(got))
         return -1;
     out->len += got + 1;
+    out->data[out->len] = '\0';
+    return 0;
+}
+
+int opg_codec_encode(struct opg_codec *c, const void *src, size_t n, struct opg_buf *out)
+{
+    return compress(c, OPG_CODEC_ZSTD, src, n, out);
+}
+
+int opg_codec_encode_traces(struct opg_codec *c, const void *src, size_t n, struct opg_buf *out)
+{
+    opg_buf_reset(&c->scratch);
+    if (opg_tracecols_encode(c->cols, src, n, &c->scratch) < 0)
+        return compress(c, OPG_CODEC_ZSTD, src, n, out);
+    return compress(c, OPG_CODEC_TRACECOLS, c->scratch.data, c->scratch.len, out);
+}
+
+/*
+ * Replaces out's contents with the zstd frame p[0..n), of at most max
+ * bytes. The buffer grows with what the frame really holds, not with the
+ * size its header claims: a forged header costs no memory.
+ */
+static int decompress_bounded(struct opg_codec *c, const uint8_t *p, size_t n, size_t max,
+                              struct opg_buf *out)
+{
+    ZSTD_inBuffer in = {p, n, 0};
+    ZSTD_outBuffer o;
+    unsigned long long size = ZSTD_getFrameContentSize(p, n);
+    size_t r;
+
+    opg_buf_reset(out);
+    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > max)
+        return -1;
+    opg_buf_grow(out, size < 65536 ? (size_t)size : 65536);
+    o = (ZSTD_outBuffer){out->data, out->cap - 1 < size ? out->cap - 1 : (size_t)size, 0};
+    ZSTD_DCtx_reset(c->dctx, ZSTD_reset_session_only);
+    for (;;) {
+        size_t in_was = in.pos, out_was = o.pos;
+
+        r = ZSTD_decompressStream(c->dctx, &o, &in);
+        if (ZSTD_isError(r))
+            return -1;
+        if (r == 0)
+            break;
+        if (o.pos == o.size && o.size < size) {
+            out->len = o.pos;
+            opg_buf_grow(out, o.size);
+            o.dst = out->data;
+            o.size = out->cap - 1 < size ? out->cap - 1 : (size_t)size;
+        } else if (in.pos == in_was && o.pos == out_was) {
+            return -1; /* truncated, or more than the header said */
+        }
+    }
+    if (o.pos != size || in.pos != n)
+        return -1;
+    out->len = o.pos;
     out->data[out->len] = '\0';
     return 0;
 }
@@ -56,6 +121,13 @@ int opg_codec_decode(struct opg_codec *c, const void *p, size_t n, size_t max, s
     size_t got;
 
     opg_buf_reset(out);
+    if (n >= 1 && b[0] == OPG_CODEC_TRACECOLS) {
+        size_t bound = max < (SIZE_MAX - 1024) / 2 ? OPG_TRACECOLS_MAX_SIZE(max) : SIZE_MAX;
+
+        if (decompress_bounded(c, b + 1, n - 1, bound, &c->scratch) < 0)
+            return -1;
+        return opg_tracecols_decode(c->cols, c->scratch.data, c->scratch.len, max, out);
+    }
     if (n < 1 || b[0] != OPG_CODEC_ZSTD)
         return -1;
     size = ZSTD_getFrameContentSize(b + 1, n - 1);

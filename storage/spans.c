@@ -381,7 +381,7 @@ static int block_flush(struct opg_batch *b, struct block *k, struct opg_codec *c
     opg_copy_int4(r, k->day);
     opg_copy_int4(r, (int32_t)k->n_spans);
     at = opg_copy_begin_field(r);
-    if (opg_codec_encode(codec, packed, n, r) < 0)
+    if (opg_codec_encode_traces(codec, packed, n, r) < 0)
         return -1;
     opg_copy_end_field(r, at);
 
