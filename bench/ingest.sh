@@ -74,7 +74,7 @@ while [[ $# -gt 0 ]]; do
 done
 [[ $ATTR_VALUES == realistic || $ATTR_VALUES == random ]] || { echo "ingest.sh: --attr-values: realistic or random" >&2; exit 2; }
 [[ -x $BIN/otelpg-collector ]] || { echo "ingest.sh: $BIN/otelpg-collector missing: build first (cmake -S . -B build && cmake --build build -j2)" >&2; exit 2; }
-[[ -x $LOADGEN ]] || "$ROOT/bench/build.sh" >/dev/null
+"$ROOT/bench/build.sh" >/dev/null  # always: a stale load generator would measure the wrong thing
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/otelpg-bench-ingest-XXXXXX")
 chmod 755 "$WORK"
