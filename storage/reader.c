@@ -417,7 +417,7 @@ static int blocks_get_trace(PGconn *conn, struct opg_codec *codec, const uint8_t
     params[0] = ids.data;
     params[1] = days.data;
     res = PQexecParams(conn,
-                       "SELECT payload FROM span_blocks"
+                       "SELECT payload || coalesce(tail, ''::bytea) FROM span_blocks"
                        " WHERE id = ANY($1::bigint[]) AND day = ANY($2::integer[])",
                        2, NULL, params, NULL, NULL, 1);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {

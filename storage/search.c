@@ -894,10 +894,11 @@ static struct block *cache_load(struct block_cache *c, struct block_key key,
     params[0] = ids.data;
     params[1] = days.data;
     PQclear(c->fetched);
-    c->fetched = PQexecParams(c->conn,
-                              "SELECT id, day, payload, span_count FROM span_blocks"
-                              " WHERE id = ANY($1::bigint[]) AND day = ANY($2::integer[])",
-                              2, NULL, params, NULL, NULL, 1);
+    c->fetched = PQexecParams(
+        c->conn,
+        "SELECT id, day, payload || coalesce(tail, ''::bytea), span_count FROM span_blocks"
+        " WHERE id = ANY($1::bigint[]) AND day = ANY($2::integer[])",
+        2, NULL, params, NULL, NULL, 1);
     if (PQresultStatus(c->fetched) != PGRES_TUPLES_OK) {
         set_err(err, errlen, "reading span blocks", c->conn);
         PQclear(c->fetched);

@@ -423,22 +423,33 @@ static const struct array_stream {
 #define N_ARRAY_PARAMS  (4 + 14 + 10 + 5 + 3)
 
 static const char ARRAY_MERGE[] =
-    "WITH u AS ("
-    " SELECT * FROM unnest($1::bigint[], $2::integer[], $3::integer[], $4::bytea[])"
-    "   AS u(id, day, span_count, payload)),"
+    /* cut: the payload's whole TOAST chunks stay in payload, the rest is the tail
+     * (migration 015; otelpg.toast_chunk is set when the session starts) */
+    "WITH k AS ("
+    " SELECT coalesce(nullif(current_setting('otelpg.toast_chunk', true), '')::integer, 0) AS c),"
+    " u AS ("
+    " SELECT u.*, CASE WHEN k.c > 0 THEN length(u.payload) / k.c * k.c ELSE length(u.payload)"
+    "   END AS cut"
+    " FROM unnest($1::bigint[], $2::integer[], $3::integer[], $4::bytea[])"
+    "   AS u(id, day, span_count, payload), k),"
     " b AS ("
-    " INSERT INTO span_blocks (id, day, span_count, payload) SELECT * FROM u"
+    " INSERT INTO span_blocks (id, day, span_count, payload, tail)"
+    " SELECT id, day, span_count, substring(payload FROM 1 FOR cut),"
+    "   nullif(substring(payload FROM cut + 1), ''::bytea) FROM u"
     " ON CONFLICT DO NOTHING RETURNING id, day),"
     /* A block that was not inserted is a replay of one stored already — unless the stored
      * one differs: two blocks whose 64-bit IDs collide. The second is then stored under
      * its ID xor a constant (a replay of it finds that one). Not caught: a collision
      * between two blocks of the same statement, which the snapshot does not show. */
     " alt AS ("
-    " INSERT INTO span_blocks (id, day, span_count, payload)"
-    " SELECT u.id # 6614235551224981909, u.day, u.span_count, u.payload FROM u"
+    " INSERT INTO span_blocks (id, day, span_count, payload, tail)"
+    " SELECT u.id # 6614235551224981909, u.day, u.span_count, substring(u.payload FROM 1 FOR "
+    "u.cut),"
+    "   nullif(substring(u.payload FROM u.cut + 1), ''::bytea) FROM u"
     " WHERE NOT EXISTS (SELECT 1 FROM b WHERE b.id = u.id AND b.day = u.day)"
     "   AND EXISTS (SELECT 1 FROM span_blocks s"
-    "     WHERE s.id = u.id AND s.day = u.day AND s.payload <> u.payload)"
+    "     WHERE s.id = u.id AND s.day = u.day"
+    "     AND s.payload || coalesce(s.tail, ''::bytea) <> u.payload)"
     " ON CONFLICT DO NOTHING RETURNING id # 6614235551224981909 AS orig, id, day),"
     " ins AS (SELECT id AS orig, id, day FROM b UNION ALL SELECT orig, id, day FROM alt),"
     " p AS ("
@@ -701,6 +712,12 @@ static int connect_db_once(struct writer_thread *t)
         if (exec_cmd(t->conn, sql, "creating a staging table") != DB_OK)
             return -1;
     }
+    /* The size of a TOAST chunk, for the statement to cut payloads at (no cut when
+     * it cannot be read: blocks are then stored whole, as before migration 015). */
+    exec_cmd(t->conn,
+             "SELECT set_config('otelpg.toast_chunk', max_toast_chunk_size::text, false)"
+             " FROM pg_control_init()",
+             "reading the TOAST chunk size");
     {
         PGresult *res = PQprepare(t->conn, "opg_array_merge", ARRAY_MERGE, 0, NULL);
         bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;

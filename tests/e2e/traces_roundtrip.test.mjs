@@ -249,7 +249,7 @@ test('a block whose 64-bit ID collides with a different stored block is stored, 
   assertExportOk(await post(), 'proto', 'first export');
   assert.equal(await pg.psql('SELECT count(*) FROM span_blocks', dbName), '1');
   // the stored block becomes "another block with the same ID", and its parts go away
-  await pg.psql("UPDATE span_blocks SET payload = '\\x01deadbeef'; DELETE FROM trace_parts", dbName);
+  await pg.psql("UPDATE span_blocks SET payload = '\\x01deadbeef', tail = NULL; DELETE FROM trace_parts", dbName);
   assertExportOk(await post(), 'proto', 'export colliding with the stored block');
   assertExportOk(await post(), 'proto', 'replay of it');
   assert.equal(await pg.psql('SELECT count(*) FROM span_blocks', dbName), '2', 'the colliding block stored once, beside the other');
