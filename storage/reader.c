@@ -379,7 +379,8 @@ static int blocks_get_trace(PGconn *conn, struct opg_codec *codec, const uint8_t
 
     res = PQexecParams(conn,
                        "SELECT block_id, day, start_ns, end_ns, root_service, root_name"
-                       " FROM trace_parts WHERE trace_id = $1 ORDER BY root_service, root_name",
+                       " FROM trace_parts WHERE otelpg_trace_key(trace_id) = otelpg_trace_key($1)"
+                       " AND trace_id = $1 ORDER BY root_service, root_name",
                        1, NULL, params, lengths, formats, 1);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         set_err(err, errlen, "reading the trace's parts", conn);
