@@ -62,22 +62,38 @@ static bool refs_has(const struct refs *r, const uint8_t id[16])
     return false;
 }
 
+/* (ref, time) rows of one index, newest first: PQgetvalue(res, i, 0 and 1), binary. */
+static int64_t row_time(const PGresult *res, int r)
+{
+    const unsigned char *p = (const unsigned char *)PQgetvalue(res, r, 1);
+    uint64_t v = 0;
+
+    if (PQgetlength(res, r, 1) != 8)
+        return INT64_MIN;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return (int64_t)v;
+}
+
 /*
  * The refs of one kind that carry corr_id, newest first, at most limit
  * distinct ones. Traces carry it in their parts (trace_parts.corr_hash,
  * migration 014) and, for a part's further IDs, in correlations; log
- * records in correlations only. Both are walked newest first through their
- * indexes, for more rows than needed, since one trace may have a part per
- * block and a row per day.
+ * records in correlations only. Each index is walked newest first for more
+ * rows than needed (a trace may have a part per block and a row per day),
+ * and the two are merged here. Two statements, not one: a statement that
+ * locks trace_parts and then correlations can deadlock with the writer's
+ * otelpg_ensure_day(), which creates their partitions in the other order.
  */
 static int load_refs(PGconn *conn, const char *corr_id, int kind, int64_t start_ns, int64_t end_ns,
                      size_t limit, struct refs *out, char *err, size_t errlen)
 {
     char kind_s[4], start_s[24], end_s[24], lim_s[24], hash_s[24];
-    const char *params[6] = {corr_id, kind_s, start_s, end_s, lim_s, hash_s};
+    const char *params[5] = {corr_id, kind_s, start_s, end_s, lim_s};
     size_t cap = limit * (kind == OPG_CORR_TRACE ? 8 : 2) + 1;
-    PGresult *res;
-    int rows;
+    PGresult *res[2] = {NULL, NULL};
+    int rows[2] = {0, 0}, at[2] = {0, 0};
+    int ret = -1;
 
     snprintf(kind_s, sizeof(kind_s), "%d", kind);
     snprintf(start_s, sizeof(start_s), "%lld", (long long)start_ns);
@@ -85,36 +101,42 @@ static int load_refs(PGconn *conn, const char *corr_id, int kind, int64_t start_
     snprintf(lim_s, sizeof(lim_s), "%zu", cap);
     snprintf(hash_s, sizeof(hash_s), "%lld",
              (long long)(int64_t)opg_corr_hash(corr_id, strlen(corr_id)));
-    if (kind == OPG_CORR_TRACE)
-        res = PQexecParams(
-            conn,
-            "SELECT ref FROM ("
-            " (SELECT trace_id AS ref, start_ns AS t FROM trace_parts"
-            "  WHERE corr_hash = $6::bigint AND start_ns BETWEEN $3::bigint AND $4::bigint"
-            "  ORDER BY start_ns DESC LIMIT $5::bigint)"
-            " UNION ALL"
-            " (SELECT ref, time_ns FROM correlations WHERE corr_id = $1 AND kind = $2::smallint"
-            "  AND time_ns BETWEEN $3::bigint AND $4::bigint ORDER BY time_ns DESC LIMIT "
-            "$5::bigint)"
-            ") x ORDER BY t DESC LIMIT $5::bigint",
-            6, NULL, params, NULL, NULL, 1);
-    else
-        res = PQexecParams(conn,
-                           "SELECT ref FROM correlations WHERE corr_id = $1 AND kind = $2::smallint"
-                           " AND time_ns BETWEEN $3::bigint AND $4::bigint"
-                           " ORDER BY time_ns DESC LIMIT $5::bigint",
-                           5, NULL, params, NULL, NULL, 1);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        snprintf(err, errlen, "reading the correlation index: %s", PQerrorMessage(conn));
-        err[strcspn(err, "\n")] = '\0';
-        PQclear(res);
-        return -1;
+    res[0] = PQexecParams(conn,
+                          "SELECT ref, time_ns FROM correlations WHERE corr_id = $1"
+                          " AND kind = $2::smallint AND time_ns BETWEEN $3::bigint AND $4::bigint"
+                          " ORDER BY time_ns DESC LIMIT $5::bigint",
+                          5, NULL, params, NULL, NULL, 1);
+    if (PQresultStatus(res[0]) != PGRES_TUPLES_OK)
+        goto out_error;
+    if (kind == OPG_CORR_TRACE) {
+        const char *part_params[4] = {hash_s, start_s, end_s, lim_s};
+
+        res[1] = PQexecParams(conn,
+                              "SELECT trace_id, start_ns FROM trace_parts"
+                              " WHERE corr_hash = $1::bigint"
+                              " AND start_ns BETWEEN $2::bigint AND $3::bigint"
+                              " ORDER BY start_ns DESC LIMIT $4::bigint",
+                              4, NULL, part_params, NULL, NULL, 1);
+        if (PQresultStatus(res[1]) != PGRES_TUPLES_OK)
+            goto out_error;
     }
-    rows = PQntuples(res);
-    out->ids = opg_xcalloc((size_t)rows + 1, 16);
-    for (int r = 0; r < rows; r++) {
-        const uint8_t *ref = (const uint8_t *)PQgetvalue(res, r, 0);
-        if (PQgetlength(res, r, 0) != 16 || refs_has(out, ref))
+    for (int i = 0; i < 2; i++) {
+        rows[i] = res[i] ? PQntuples(res[i]) : 0;
+        if ((size_t)rows[i] == cap)
+            out->truncated = true;
+    }
+    out->ids = opg_xcalloc((size_t)rows[0] + (size_t)rows[1] + 1, 16);
+    while (at[0] < rows[0] || at[1] < rows[1]) {
+        /* the newer of the two heads */
+        int i = at[1] >= rows[1] ||
+                        (at[0] < rows[0] && row_time(res[0], at[0]) >= row_time(res[1], at[1]))
+                    ? 0
+                    : 1;
+        const uint8_t *ref = (const uint8_t *)PQgetvalue(res[i], at[i], 0);
+        int len = PQgetlength(res[i], at[i], 0);
+
+        at[i]++;
+        if (len != 16 || refs_has(out, ref))
             continue;
         if (out->n == limit) {
             out->truncated = true;
@@ -122,10 +144,15 @@ static int load_refs(PGconn *conn, const char *corr_id, int kind, int64_t start_
         }
         memcpy(out->ids[out->n++], ref, 16);
     }
-    if ((size_t)rows == cap)
-        out->truncated = true;
-    PQclear(res);
-    return 0;
+    ret = 0;
+    goto out;
+out_error:
+    snprintf(err, errlen, "reading the correlation index: %s", PQerrorMessage(conn));
+    err[strcspn(err, "\n")] = '\0';
+out:
+    PQclear(res[0]);
+    PQclear(res[1]);
+    return ret;
 }
 
 static void write_trace(struct opg_jw *w, const uint8_t id[16], const struct opg_trace *t)
