@@ -182,7 +182,11 @@ test('retention drops whole day partitions older than --retention', async (t) =>
       s.collector = await s.startCollector();
       await waitFor(async () => (await pg.psql(`SELECT count(*) FROM pg_class WHERE relname = 'spans_${day}'`, 'retention')) === '0',
         { timeout: 15_000, what: 'the 10-day-old partition dropped' });
-      const m = (await request(s.collector.port, { path: '/metrics' })).text;
+      // the pass counts what it dropped once the database answered: a moment after the drop
+      let m = '';
+      await waitFor(async () => /^otelpg_retention_dropped_partitions_total [1-9]/m.test(
+        m = (await request(s.collector.port, { path: '/metrics' })).text),
+        { timeout: 15_000, what: 'the drop counted in /metrics' });
       assert.match(m, /^otelpg_retention_dropped_partitions_total [1-9]/m);
       assert.match(m, /^otelpg_database_bytes [1-9]/m, 'the database size is reported');
     })(t);
