@@ -14,19 +14,27 @@
  *
  * Each context has a structure stream, one varint per field: the field's
  * tag, or END (the message ends), or RAW (a field kept verbatim, its bytes
- * in the raw stream). The lengths of submessages are not stored: the
- * decoder knows them once it has rebuilt their contents.
+ * in the raw stream), or KV_STR / KV_INT (an attribute of the usual shape,
+ * key and string or int value, whose KeyValue and AnyValue then have no
+ * structure entries of their own). The lengths of submessages are not
+ * stored: the decoder knows them once it has rebuilt their contents.
  *
  * Field values go by kind:
  *  - submessages: nothing but their own fields;
  *  - strings: a control varint (LITERAL, UUID, HEX, or DICT + i: the i-th
  *    distinct string of this column) and, for a new string, its bytes;
+ *    the encoder finds repeats through a hash table per column, after
+ *    trying the entries after and at the last one used;
  *    attribute values in UUID or lowercase hex text are stored as binary;
  *  - span trace IDs: SAME_TRACE when equal to the previous span's;
  *  - span IDs: 8 bytes in one stream, which parent IDs refer to by index;
  *  - times: zigzag varint deltas to the current span's start time;
  *  - anything else, known or not, by wire type: varints, fixed 8 or 4
  *    bytes, length-prefixed bytes.
+ *
+ * Speed: the encoder runs on the collector's HTTP threads for every
+ * request, so the per-field paths avoid calls (HOT helpers), hashing
+ * (stream pointers are cached per context and field) and reallocation.
  */
 #include "tracecols.h"
 
@@ -46,9 +54,20 @@
 #define MAX_STREAMS 4096
 #define MAX_VARINT  10
 
-/* Structure stream entries; a tag is always >= 8 (field numbers start at 1). */
-#define S_END 0
-#define S_RAW 1
+/* For the helpers of the per-field paths, which gcc would otherwise call. */
+#define HOT static inline __attribute__((always_inline))
+
+/*
+ * Structure stream entries; a tag is always >= 8 (field numbers start at
+ * 1). KV_STR and KV_INT stand for the tag of the context's KeyValue field
+ * (a span's attributes...) and a whole KeyValue of the usual shape: its
+ * key, then an AnyValue of a string or an int, every length canonical.
+ * Such a KeyValue has no entries of its own.
+ */
+#define S_END    0
+#define S_RAW    1
+#define S_KV_STR 2
+#define S_KV_INT 3
 
 /* String control values. */
 #define STR_LITERAL 0
@@ -143,10 +162,17 @@ struct key_ref {
 };
 
 struct stream {
-    struct opg_buf buf; /* encoder: what was written */
-    const uint8_t *p;   /* decoder: what is to be read */
+    struct opg_buf buf;   /* encoder: what was written */
+    struct stream **slot; /* the context cache entry naming it, cleared by reset */
+    const uint8_t *p;     /* decoder: what is to be read */
     size_t len, pos;
     uint32_t n_dict, last; /* last: the entry used last, a guess of the next */
+    /*
+     * encoder: the column's strings by hash, open addressing; a slot is
+     * the call's stamp << 32 | dictionary index (another call's is empty)
+     */
+    uint64_t *find;
+    size_t find_cap;
     struct dict_entry *dict;
     size_t dict_cap;
 };
@@ -179,8 +205,8 @@ struct parent {
 
 /*
  * A context's streams by field number and slot (role and wire type), so
- * that the common fields find theirs without hashing. Valid for the call
- * whose generation it has.
+ * that the common fields find theirs without hashing. reset() empties the
+ * entries of the streams of the last call, through their slot pointers.
  */
 #define CACHE_FIELDS 16
 enum slot {
@@ -196,20 +222,24 @@ enum slot {
 };
 
 struct ctx_cache {
-    uint32_t gen;
     struct stream *s[CACHE_FIELDS][SLOT_N];
 };
 
 struct opg_tracecols {
     struct ctx_cache *cache[C_KEYED + MAX_KEYED];
-    uint32_t gen;
+    uint16_t kinds[C_KEYED + 1][CACHE_FIELDS][8]; /* schema_kind: child << 8 | kind */
+    uint8_t kv_tag[C_KEYED + 1];                  /* the tag of a context's KeyValues, or 0 */
+    uint8_t kv_ctx[C_KEYED + 1];                  /* their context */
     struct stream **s;
     size_t n_s, cap_s;
-    size_t n_stored;      /* decoder: streams in the form */
-    struct table streams; /* stream name -> index */
-    struct table keys;    /* attribute key -> context */
-    struct table dict;    /* encoder: (stream, string) -> dictionary index */
-    struct table sids;    /* encoder: span ID -> first index */
+    size_t n_stored;        /* decoder: streams in the form */
+    struct table streams;   /* stream name -> index */
+    struct table keys;      /* attribute key -> context */
+    uint32_t gen;           /* encoder: this call's stamp in the columns' find tables */
+    uint8_t hex[256];       /* lowercase hex digit values, 0xff for other bytes */
+    uint8_t digits[256][2]; /* a byte in lowercase hex */
+    uint64_t *sids;         /* encoder: span IDs by hash, slots as in a column's find table */
+    size_t sids_cap;
     uint32_t n_keyed;
 
     /* per block */
@@ -224,6 +254,7 @@ struct opg_tracecols {
     struct opg_buf *out; /* decoder */
     size_t max;
     size_t slack; /* decoder: length bytes reserved that may not stay (see dec_submessage) */
+    size_t limit; /* decoder: max + slack, or SIZE_MAX */
     uint8_t len_width[C_KEYED + 1]; /* decoder: guess of a submessage's length size */
 };
 
@@ -341,6 +372,7 @@ static struct stream *stream_new(struct opg_tracecols *t)
         t->s[t->n_s] = opg_xcalloc(1, sizeof(struct stream));
     s = t->s[t->n_s++];
     opg_buf_reset(&s->buf);
+    s->slot = NULL;
     s->p = NULL;
     s->len = s->pos = 0;
     s->n_dict = s->last = 0;
@@ -364,7 +396,7 @@ static struct stream *stream_get(struct opg_tracecols *t, uint64_t name)
     return t->out ? t->s[t->n_s++] : stream_new(t);
 }
 
-static inline enum slot slot_of(unsigned wt, enum role r)
+HOT enum slot slot_of(unsigned wt, enum role r)
 {
     static const enum slot by_wt[8] = {SLOT_VARINT, SLOT_FIXED64, SLOT_BYTES, SLOT_BYTES,
                                        SLOT_BYTES,  SLOT_FIXED32, SLOT_BYTES, SLOT_BYTES};
@@ -385,8 +417,8 @@ static inline enum slot slot_of(unsigned wt, enum role r)
 }
 
 /* The stream of (ctx, field, wt, role): stream_get, through the context's cache. */
-static inline struct stream *stream_of(struct opg_tracecols *t, uint32_t ctx, uint64_t field,
-                                       unsigned wt, enum role r)
+HOT struct stream *stream_of(struct opg_tracecols *t, uint32_t ctx, uint64_t field, unsigned wt,
+                             enum role r)
 {
     struct ctx_cache *c;
     struct stream **s;
@@ -396,30 +428,32 @@ static inline struct stream *stream_of(struct opg_tracecols *t, uint32_t ctx, ui
     c = t->cache[ctx];
     if (!c)
         c = t->cache[ctx] = opg_xcalloc(1, sizeof(*c));
-    if (c->gen != t->gen) {
-        memset(c->s, 0, sizeof(c->s));
-        c->gen = t->gen;
-    }
     s = &c->s[field][slot_of(wt, r)];
-    if (!*s)
-        *s = stream_get(t, stream_name(ctx, field, wt, r));
+    if (!*s && (*s = stream_get(t, stream_name(ctx, field, wt, r))))
+        (*s)->slot = s;
     return *s;
 }
 
 static void reset(struct opg_tracecols *t)
 {
-    if (++t->gen == 0) { /* wrapped: a cache could look current */
-        for (size_t i = 0; i < C_KEYED + MAX_KEYED; i++)
-            if (t->cache[i])
-                t->cache[i]->gen = 0;
-        t->gen = 1;
+    for (size_t i = 0; i < t->n_s; i++) {
+        if (t->s[i]->slot) {
+            *t->s[i]->slot = NULL;
+            t->s[i]->slot = NULL;
+        }
     }
     t->n_s = 0;
     t->n_stored = 0;
     table_reset(&t->streams);
     table_reset(&t->keys);
-    table_reset(&t->dict);
-    table_reset(&t->sids);
+    if (++t->gen == 0) { /* wrapped: old stamps could look current */
+        for (size_t i = 0; i < t->cap_s; i++)
+            if (t->s[i] && t->s[i]->find)
+                memset(t->s[i]->find, 0, t->s[i]->find_cap * sizeof(*t->s[i]->find));
+        if (t->sids)
+            memset(t->sids, 0, t->sids_cap * sizeof(*t->sids));
+        t->gen = 1;
+    }
     t->n_keyed = 0;
     t->have_trace_id = false;
     t->start = 0;
@@ -430,9 +464,22 @@ static void reset(struct opg_tracecols *t)
         stream_new(t);
 }
 
+static void fill_kinds(struct opg_tracecols *t);
+
 struct opg_tracecols *opg_tracecols_create(void)
 {
-    return opg_xcalloc(1, sizeof(struct opg_tracecols));
+    struct opg_tracecols *t = opg_xcalloc(1, sizeof(struct opg_tracecols));
+
+    fill_kinds(t);
+    memset(t->hex, 0xff, sizeof(t->hex));
+    for (unsigned i = 0; i < 16; i++) {
+        t->hex[(uint8_t) "0123456789abcdef"[i]] = (uint8_t)i;
+        for (unsigned j = 0; j < 16; j++) {
+            t->digits[i << 4 | j][0] = (uint8_t) "0123456789abcdef"[i];
+            t->digits[i << 4 | j][1] = (uint8_t) "0123456789abcdef"[j];
+        }
+    }
+    return t;
 }
 
 void opg_tracecols_destroy(struct opg_tracecols *t)
@@ -443,21 +490,21 @@ void opg_tracecols_destroy(struct opg_tracecols *t)
         if (t->s[i]) {
             opg_buf_release(&t->s[i]->buf);
             free(t->s[i]->dict);
+            free(t->s[i]->find);
             free(t->s[i]);
         }
     }
     free(t->s);
     table_release(&t->streams);
     table_release(&t->keys);
-    table_release(&t->dict);
-    table_release(&t->sids);
+    free(t->sids);
     free(t->parents);
     for (size_t i = 0; i < C_KEYED + MAX_KEYED; i++)
         free(t->cache[i]);
     free(t);
 }
 
-static bool is_kv(uint32_t ctx)
+HOT bool is_kv(uint32_t ctx)
 {
     return ctx >= C_KV_RESOURCE && ctx <= C_KV_LIST;
 }
@@ -467,7 +514,7 @@ static bool is_kv(uint32_t ctx)
  * its context. A wire type other than the schema's makes it an unknown
  * field, kept by wire type.
  */
-static inline enum kind field_kind(uint32_t ctx, uint64_t field, unsigned wt, uint32_t *child)
+static enum kind schema_kind(uint32_t ctx, uint64_t field, unsigned wt, uint32_t *child)
 {
     enum kind k = K_BYTES;
     uint32_t c = 0;
@@ -596,18 +643,46 @@ static inline enum kind field_kind(uint32_t ctx, uint64_t field, unsigned wt, ui
     return wt == 0 ? K_VARINT : wt == 1 ? K_FIXED64 : K_FIXED32;
 }
 
+/* schema_kind, from the table for the usual field numbers. */
+HOT enum kind field_kind(const struct opg_tracecols *t, uint32_t ctx, uint64_t field, unsigned wt,
+                         uint32_t *child)
+{
+    uint16_t k;
+
+    if (field >= CACHE_FIELDS)
+        return schema_kind(ctx, field, wt, child);
+    k = t->kinds[ctx < C_KEYED ? ctx : C_KEYED][field][wt & 7];
+    *child = k >> 8;
+    return (enum kind)(k & 0xff);
+}
+
+static void fill_kinds(struct opg_tracecols *t)
+{
+    for (uint32_t ctx = 0; ctx <= C_KEYED; ctx++) {
+        for (unsigned f = 0; f < CACHE_FIELDS; f++) {
+            for (unsigned wt = 0; wt < 8; wt++) {
+                uint32_t child;
+                enum kind k = schema_kind(ctx, f, wt, &child);
+
+                t->kinds[ctx][f][wt] = (uint16_t)(child << 8 | k);
+                if (wt == 2 && k == K_MESSAGE && is_kv(child)) {
+                    t->kv_tag[ctx] = (uint8_t)(f << 3 | wt);
+                    t->kv_ctx[ctx] = (uint8_t)child;
+                }
+            }
+        }
+    }
+}
+
 /*
  * The context of the values of attribute key k: its own while there are
  * few keys, the same whichever KeyValue column the key is in.
  */
-static uint32_t key_context(struct opg_tracecols *t, struct key_ref k)
+static uint32_t key_context_slow(struct opg_tracecols *t, struct dict_entry *e)
 {
-    struct dict_entry *e = &k.ctl->dict[k.i];
     uint64_t h;
     int64_t c;
 
-    if (e->ctx)
-        return e->ctx;
     h = hash_bytes(0, e->p, e->len);
     c = table_find(&t->keys, h, 0, e->p, e->len);
     if (c < 0 && t->n_keyed == MAX_KEYED)
@@ -620,7 +695,14 @@ static uint32_t key_context(struct opg_tracecols *t, struct key_ref k)
     return e->ctx;
 }
 
-static void dict_add(struct stream *ctl, const uint8_t *p, size_t len, unsigned form)
+HOT uint32_t key_context(struct opg_tracecols *t, struct key_ref k)
+{
+    struct dict_entry *e = &k.ctl->dict[k.i];
+
+    return e->ctx ? e->ctx : key_context_slow(t, e);
+}
+
+HOT void dict_add(struct stream *ctl, const uint8_t *p, size_t len, unsigned form)
 {
     if (ctl->n_dict == ctl->dict_cap) {
         ctl->dict_cap = ctl->dict_cap ? 2 * ctl->dict_cap : 16;
@@ -630,32 +712,122 @@ static void dict_add(struct stream *ctl, const uint8_t *p, size_t len, unsigned 
     ctl->last = ctl->n_dict++;
 }
 
-static bool dict_is(const struct stream *ctl, uint32_t i, const uint8_t *p, size_t len)
+/* p[0..n) to o, without a call for the short strings most are. */
+HOT void copy_short(uint8_t *o, const uint8_t *p, size_t n)
 {
-    return i < ctl->n_dict && ctl->dict[i].len == len && !memcmp(ctl->dict[i].p, p, len);
+    if (n >= 8 && n <= 16) {
+        memcpy(o, p, 8);
+        memcpy(o + n - 8, p + n - 8, 8);
+    } else if (n > 16 && n <= 32) {
+        memcpy(o, p, 16);
+        memcpy(o + n - 16, p + n - 16, 16);
+    } else if (n >= 4 && n < 8) {
+        memcpy(o, p, 4);
+        memcpy(o + n - 4, p + n - 4, 4);
+    } else {
+        memcpy(o, p, n);
+    }
 }
 
-/*
- * The dictionary index of p[0..len) in column ctl, or -1. Columns often
- * repeat in order (the keys of each span), so the entry after the last
- * one used is tried before the hash table.
- */
-static int64_t dict_find(struct opg_tracecols *t, struct stream *ctl, const uint8_t *p, size_t len,
-                         uint64_t *hash)
+/* p[0..n) == q[0..n), without a call for the short strings most are. */
+HOT bool same_bytes(const uint8_t *p, const uint8_t *q, size_t n)
 {
-    int64_t i;
+    uint64_t a, b, c, d;
+    uint32_t x, y, u, v;
 
-    if (dict_is(ctl, ctl->last + 1, p, len))
-        i = ctl->last + 1;
-    else if (dict_is(ctl, ctl->last, p, len))
-        i = ctl->last;
-    else {
-        *hash = hash_bytes((uintptr_t)ctl, p, len);
-        i = table_find(&t->dict, *hash, (uintptr_t)ctl, p, len);
+    if (n > 32)
+        return !memcmp(p, q, n);
+    if (n > 16) {
+        memcpy(&a, p, 8);
+        memcpy(&b, q, 8);
+        memcpy(&c, p + 8, 8);
+        memcpy(&d, q + 8, 8);
+        if ((a ^ b) | (c ^ d))
+            return false;
+        p += n - 16;
+        q += n - 16;
+        n = 16;
     }
-    if (i >= 0)
-        ctl->last = (uint32_t)i;
-    return i;
+    if (n >= 8) {
+        memcpy(&a, p, 8);
+        memcpy(&b, q, 8);
+        memcpy(&c, p + n - 8, 8);
+        memcpy(&d, q + n - 8, 8);
+        return !((a ^ b) | (c ^ d));
+    }
+    if (n >= 4) {
+        memcpy(&x, p, 4);
+        memcpy(&y, q, 4);
+        memcpy(&u, p + n - 4, 4);
+        memcpy(&v, q + n - 4, 4);
+        return !((x ^ y) | (u ^ v));
+    }
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != q[i])
+            return false;
+    return true;
+}
+
+HOT bool dict_is(const struct stream *ctl, uint32_t i, const uint8_t *p, size_t len)
+{
+    return i < ctl->n_dict && ctl->dict[i].len == len && same_bytes(ctl->dict[i].p, p, len);
+}
+
+/* A hash of p[0..n) for a column's find table. */
+HOT uint32_t hash_str(const uint8_t *p, size_t n)
+{
+    uint64_t h = (n + 1) * 0x9e3779b97f4a7c15ull, a = 0, b = 0, c = 0;
+    uint32_t x, y;
+
+    for (; n > 24; p += 8, n -= 8) {
+        memcpy(&a, p, 8);
+        h = (h ^ a) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    if (n >= 8) {
+        memcpy(&a, p, 8);
+        memcpy(&b, p + n - 8, 8);
+        if (n > 16)
+            memcpy(&c, p + 8, 8);
+    } else if (n >= 4) {
+        memcpy(&x, p, 4);
+        memcpy(&y, p + n - 4, 4);
+        a = x;
+        b = y;
+    } else if (n) {
+        a = (uint64_t)p[0] << 16 | (uint64_t)p[n / 2] << 8 | p[n - 1];
+    }
+    a = (a ^ h) * 0x9e3779b97f4a7c15ull;
+    b = (b ^ a >> 29) * 0xff51afd7ed558ccdull;
+    c = (c ^ b >> 31 ^ n) * 0xc4ceb9fe1a85ec53ull;
+    return (uint32_t)((a ^ b ^ c) >> 32);
+}
+
+/* The slot of p[0..len) in ctl's find table (an empty one: not in yet). */
+HOT uint64_t *find_slot(const struct opg_tracecols *t, struct stream *ctl, uint32_t h,
+                        const uint8_t *p, size_t len)
+{
+    size_t mask = ctl->find_cap - 1;
+
+    for (size_t j = h & mask;; j = (j + 1) & mask) {
+        uint64_t *e = &ctl->find[j];
+
+        if (*e >> 32 != t->gen || dict_is(ctl, (uint32_t)*e, p, len))
+            return e;
+    }
+}
+
+/* Doubles ctl's find table. */
+static void find_grow(struct opg_tracecols *t, struct stream *ctl)
+{
+    ctl->find_cap = ctl->find_cap ? 2 * ctl->find_cap : 64;
+    free(ctl->find);
+    ctl->find = opg_xcalloc(ctl->find_cap, sizeof(*ctl->find));
+    for (uint32_t i = 0; i < ctl->n_dict; i++) {
+        const struct dict_entry *e = &ctl->dict[i];
+
+        *find_slot(t, ctl, hash_str(e->p, e->len), e->p, e->len) = (uint64_t)t->gen << 32 | i;
+    }
 }
 
 static uint64_t zigzag(uint64_t d)
@@ -668,22 +840,30 @@ static uint64_t unzigzag(uint64_t z)
     return z >> 1 ^ (0 - (z & 1));
 }
 
-static uint64_t le64(const uint8_t *p)
+HOT uint64_t le64(const uint8_t *p)
 {
     uint64_t v = 0;
 
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(&v, p, 8);
+#else
     for (int i = 7; i >= 0; i--)
         v = v << 8 | p[i];
+#endif
     return v;
 }
 
-static void put_le64(uint8_t *p, uint64_t v)
+HOT void put_le64(uint8_t *p, uint64_t v)
 {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(p, &v, 8);
+#else
     for (int i = 0; i < 8; i++)
         p[i] = (uint8_t)(v >> (8 * i));
+#endif
 }
 
-static inline size_t varint_size(uint64_t v)
+HOT size_t varint_size(uint64_t v)
 {
     size_t n = 1;
 
@@ -694,7 +874,7 @@ static inline size_t varint_size(uint64_t v)
     return n;
 }
 
-static inline size_t varint_put(uint8_t *p, uint64_t v)
+HOT size_t varint_put(uint8_t *p, uint64_t v)
 {
     size_t n = 0;
 
@@ -707,19 +887,19 @@ static inline size_t varint_put(uint8_t *p, uint64_t v)
 }
 
 /* opg_buf_grow's work, done inline when there is room already (the usual case). */
-static inline void room(struct opg_buf *b, size_t n)
+HOT void room(struct opg_buf *b, size_t n)
 {
     if (b->cap - b->len <= n)
         opg_buf_grow(b, n);
 }
 
-static inline void add_varint(struct opg_buf *b, uint64_t v)
+HOT void add_varint(struct opg_buf *b, uint64_t v)
 {
     room(b, MAX_VARINT);
     b->len += varint_put((uint8_t *)b->data + b->len, v);
 }
 
-static inline void add_bytes(struct opg_buf *b, const void *p, size_t n)
+HOT void add_bytes(struct opg_buf *b, const void *p, size_t n)
 {
     room(b, n);
     if (n)
@@ -731,7 +911,7 @@ static inline void add_bytes(struct opg_buf *b, const void *p, size_t n)
  * Reads a varint of at most 10 bytes at p[0..end). Returns its size, or 0
  * when malformed. *canon tells whether writing *v back gives the same bytes.
  */
-static inline size_t get_varint(const uint8_t *p, const uint8_t *end, uint64_t *v, bool *canon)
+HOT size_t get_varint(const uint8_t *p, const uint8_t *end, uint64_t *v, bool *canon)
 {
     uint64_t r = 0;
 
@@ -753,91 +933,110 @@ static inline size_t get_varint(const uint8_t *p, const uint8_t *end, uint64_t *
 
 /* ---- encoder ---- */
 
-static struct stream *enc_stream(struct opg_tracecols *t, uint32_t ctx, uint64_t field, unsigned wt,
-                                 enum role r)
+HOT struct stream *enc_stream(struct opg_tracecols *t, uint32_t ctx, uint64_t field, unsigned wt,
+                              enum role r)
 {
     return stream_of(t, ctx, field, wt, r);
 }
 
-static bool is_lower_hex(uint8_t c)
+/* Lowercase hex text p[0..n) packed into o (n even); false, with o garbage, if it is not. */
+HOT bool pack_hex(const struct opg_tracecols *t, uint8_t *o, const uint8_t *p, size_t n)
 {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
+    unsigned bad = 0;
 
-static unsigned hex_val(uint8_t c)
-{
-    return c <= '9' ? c - '0' : c - 'a' + 10;
-}
+    for (size_t i = 0; i < n; i += 2) {
+        unsigned hi = t->hex[p[i]], lo = t->hex[p[i + 1]];
 
-static bool is_uuid(const uint8_t *p, size_t len)
-{
-    if (len != UUID_TEXT)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-        if (dash ? p[i] != '-' : !is_lower_hex(p[i]))
-            return false;
+        bad |= hi | lo;
+        *o++ = (uint8_t)(hi << 4 | lo);
     }
-    return true;
+    return bad < 16;
+}
+
+/* A UUID in lowercase text packed into o[0..16). */
+static bool pack_uuid(const struct opg_tracecols *t, uint8_t *o, const uint8_t *p)
+{
+    uint8_t hex[32];
+
+    if (p[8] != '-' || p[13] != '-' || p[18] != '-' || p[23] != '-')
+        return false;
+    memcpy(hex, p, 8);
+    memcpy(hex + 8, p + 9, 4);
+    memcpy(hex + 12, p + 14, 4);
+    memcpy(hex + 16, p + 19, 4);
+    memcpy(hex + 20, p + 24, 12);
+    return pack_hex(t, o, hex, 32);
 }
 
 /* Long enough to gain from packing; short strings stay text for zstd. */
-static bool is_hex(const uint8_t *p, size_t len)
+static bool is_hex(const struct opg_tracecols *t, const uint8_t *p, size_t len)
 {
-    if (len < 16 || len % 2)
+    unsigned bad = 0;
+
+    if (len < 16 || len % 2 || t->hex[p[0]] > 15)
         return false;
     for (size_t i = 0; i < len; i++)
-        if (!is_lower_hex(p[i]))
-            return false;
-    return true;
+        bad |= t->hex[p[i]];
+    return bad < 16;
 }
 
-static void add_hex_packed(struct opg_buf *b, const uint8_t *p, size_t len)
+/* A new string of column ctl: its control value and bytes. */
+static __attribute__((noinline)) void enc_new_string(struct opg_tracecols *t, struct stream *ctl,
+                                                     uint32_t ctx, uint64_t field, bool pack,
+                                                     const uint8_t *p, size_t len)
 {
-    room(b, len / 2);
-    for (size_t i = 0, j = 0; i < len; i += 2) {
-        if (p[i] == '-')
-            i++;
-        b->data[b->len + j++] = (char)(hex_val(p[i]) << 4 | hex_val(p[i + 1]));
-    }
-}
-
-/* Returns where the string is in its column's dictionary. */
-static struct key_ref enc_string(struct opg_tracecols *t, uint32_t ctx, uint64_t field, bool pack,
-                                 const uint8_t *p, size_t len)
-{
-    struct stream *ctl = enc_stream(t, ctx, field, 2, R_CTL);
     struct stream *s;
-    uint64_t h = 0;
-    int64_t i = dict_find(t, ctl, p, len, &h);
+    uint8_t uuid[UUID_BIN];
 
-    if (i >= 0) {
-        add_varint(&ctl->buf, STR_DICT + (uint64_t)i);
-        return (struct key_ref){ctl, (uint32_t)i};
-    }
-    if (!h)
-        h = hash_bytes((uintptr_t)ctl, p, len);
-    table_add(&t->dict, h, (uintptr_t)ctl, p, len, ctl->n_dict);
-    dict_add(ctl, p, len, STR_LITERAL);
-    if (pack && is_uuid(p, len)) {
+    if (pack && len == UUID_TEXT && pack_uuid(t, uuid, p)) {
         add_varint(&ctl->buf, STR_UUID);
-        s = enc_stream(t, ctx, field, 2, R_UUID);
-        add_hex_packed(&s->buf, p, len);
-        s->buf.len += UUID_BIN;
-    } else if (pack && is_hex(p, len)) {
+        add_bytes(&enc_stream(t, ctx, field, 2, R_UUID)->buf, uuid, UUID_BIN);
+    } else if (pack && is_hex(t, p, len)) {
         add_varint(&ctl->buf, STR_HEX);
         s = enc_stream(t, ctx, field, 2, R_HEX);
         add_varint(&s->buf, len / 2);
-        add_hex_packed(&s->buf, p, len);
+        room(&s->buf, len / 2);
+        pack_hex(t, (uint8_t *)s->buf.data + s->buf.len, p, len);
         s->buf.len += len / 2;
     } else {
         add_varint(&ctl->buf, STR_LITERAL);
         s = enc_stream(t, ctx, field, 2, R_VAL);
         add_varint(&s->buf, len);
-        add_bytes(&s->buf, p, len);
+        room(&s->buf, len);
+        copy_short((uint8_t *)s->buf.data + s->buf.len, p, len);
+        s->buf.len += len;
     }
-    return (struct key_ref){ctl, ctl->n_dict - 1};
+}
+
+/*
+ * Writes a string of column (ctx, field); returns where it is in the
+ * column's dictionary. Columns often repeat in order (the keys of each
+ * span), so the entries after and at the last one used are tried before
+ * the column's find table.
+ */
+HOT struct key_ref enc_string(struct opg_tracecols *t, uint32_t ctx, uint64_t field, bool pack,
+                              const uint8_t *p, size_t len)
+{
+    struct stream *ctl = enc_stream(t, ctx, field, 2, R_CTL);
+    uint32_t i = ctl->last + 1;
+    uint64_t *slot;
+
+    if (!dict_is(ctl, i, p, len) && !dict_is(ctl, i = ctl->last, p, len)) {
+        if (ctl->n_dict + 1 > ctl->find_cap / 2)
+            find_grow(t, ctl);
+        slot = find_slot(t, ctl, hash_str(p, len), p, len);
+        i = (uint32_t)*slot;
+        if (*slot >> 32 != t->gen) {
+            i = ctl->n_dict;
+            *slot = (uint64_t)t->gen << 32 | i;
+            dict_add(ctl, p, len, STR_LITERAL);
+            enc_new_string(t, ctl, ctx, field, pack, p, len);
+            return (struct key_ref){ctl, i};
+        }
+    }
+    ctl->last = i;
+    add_varint(&ctl->buf, STR_DICT + (uint64_t)i);
+    return (struct key_ref){ctl, i};
 }
 
 static void enc_trace_id(struct opg_tracecols *t, const uint8_t *p, size_t len)
@@ -879,6 +1078,20 @@ static void enc_parent_id(struct opg_tracecols *t, const uint8_t *p, size_t len)
     t->parents[t->n_parents++] = (struct parent){t->n_sid, p, len};
 }
 
+/* The slot of span ID p[0..8) in t->sids: its first index, or an empty slot. */
+HOT uint64_t *sid_slot(const struct opg_tracecols *t, const uint8_t *sid, const uint8_t *p)
+{
+    size_t mask = t->sids_cap - 1;
+    uint64_t v = le64(p);
+
+    for (size_t j = (v * 0x9e3779b97f4a7c15ull) >> 32 & mask;; j = (j + 1) & mask) {
+        uint64_t *e = &t->sids[j];
+
+        if (*e >> 32 != t->gen || le64(sid + 8 * (uint32_t)*e) == v)
+            return e;
+    }
+}
+
 /*
  * Parent IDs, once every span ID is known: parents usually come after
  * their children in a request (SDKs export spans as they end).
@@ -888,24 +1101,28 @@ static void enc_parents(struct opg_tracecols *t)
     const uint8_t *sid = (const uint8_t *)t->s[F_SID]->buf.data;
     struct opg_buf *ctl = &t->s[F_PARENT]->buf, *lit = &t->s[F_PLIT]->buf;
 
+    if (!t->n_parents)
+        return;
+    if (t->sids_cap < 2 * t->n_sid + 2) {
+        while (t->sids_cap < 2 * t->n_sid + 2)
+            t->sids_cap = t->sids_cap ? 2 * t->sids_cap : 256;
+        free(t->sids);
+        t->sids = opg_xcalloc(t->sids_cap, sizeof(*t->sids));
+    }
     for (uint64_t i = 0; i < t->n_sid; i++) {
-        uint64_t h = hash_bytes(0, sid + 8 * i, 8);
+        uint64_t *e = sid_slot(t, sid, sid + 8 * i);
 
-        if (table_find(&t->sids, h, 0, sid + 8 * i, 8) < 0)
-            table_add(&t->sids, h, 0, sid + 8 * i, 8, (uint32_t)i);
+        if (*e >> 32 != t->gen)
+            *e = (uint64_t)t->gen << 32 | i;
     }
     for (size_t i = 0; i < t->n_parents; i++) {
         const struct parent *pa = &t->parents[i];
-        int64_t j = -1;
+        const uint64_t *e;
 
         if (pa->len == 0) {
             add_varint(ctl, PARENT_EMPTY);
-            continue;
-        }
-        if (pa->len == 8)
-            j = table_find(&t->sids, hash_bytes(0, pa->p, 8), 0, pa->p, 8);
-        if (j >= 0) {
-            add_varint(ctl, PARENT_REF + zigzag((uint64_t)j - pa->at));
+        } else if (pa->len == 8 && (e = sid_slot(t, sid, pa->p), *e >> 32 == t->gen)) {
+            add_varint(ctl, PARENT_REF + zigzag((uint32_t)*e - pa->at));
         } else {
             add_varint(ctl, PARENT_LITERAL);
             add_varint(lit, pa->len);
@@ -927,6 +1144,60 @@ static void enc_time(struct opg_tracecols *t, uint32_t ctx, uint64_t field, enum
 static int enc_message(struct opg_tracecols *t, uint32_t ctx, const uint8_t *p, size_t n,
                        int depth);
 
+/* A canonical varint at p[0..end): its size, or 0. */
+HOT size_t get_canon(const uint8_t *p, const uint8_t *end, uint64_t *v)
+{
+    bool canon;
+    size_t k = get_varint(p, end, v, &canon);
+
+    return canon ? k : 0;
+}
+
+/*
+ * The KeyValue p[0..n) in KeyValue context ctx, when it has the usual
+ * shape (see S_KV_STR): its structure entry in st, of the enclosing
+ * message, the key and the value in their columns. Returns false, having
+ * written nothing, for other shapes.
+ */
+HOT bool enc_kv(struct opg_tracecols *t, uint32_t ctx, struct opg_buf *st, const uint8_t *p,
+                size_t n)
+{
+    const uint8_t *end = p + n, *key, *v;
+    uint64_t klen, alen, x;
+    size_t k;
+    struct key_ref r;
+    uint32_t vctx;
+
+    if (n < 4 || p[0] != 0x0a || !(k = get_canon(p + 1, end, &klen)) ||
+        klen > (uint64_t)(end - p - 1 - (ptrdiff_t)k))
+        return false;
+    key = p + 1 + k;
+    p = key + klen;
+    if (end - p < 4 || p[0] != 0x12 || !(k = get_canon(p + 1, end, &alen)) ||
+        alen != (uint64_t)(end - p - 1 - (ptrdiff_t)k))
+        return false;
+    v = p + 1 + k;
+    if (v[0] == 0x0a) {
+        if (!(k = get_canon(v + 1, end, &x)) || x != (uint64_t)(end - v - 1 - (ptrdiff_t)k))
+            return false;
+        add_varint(st, S_KV_STR);
+        r = enc_string(t, ctx, 1, false, key, klen);
+        vctx = key_context(t, r);
+        enc_string(t, vctx, 1, true, v + 1 + k, x);
+        return true;
+    }
+    if (v[0] == 0x18) {
+        if (!(k = get_canon(v + 1, end, &x)) || v + 1 + k != end)
+            return false;
+        add_varint(st, S_KV_INT);
+        r = enc_string(t, ctx, 1, false, key, klen);
+        vctx = key_context(t, r);
+        add_varint(&enc_stream(t, vctx, 3, 0, R_VAL)->buf, x);
+        return true;
+    }
+    return false;
+}
+
 /* One field: its tag is in the structure stream already. */
 static int enc_field(struct opg_tracecols *t, uint32_t ctx, uint64_t tag, const uint8_t *v,
                      uint64_t x, size_t len, int depth, struct key_ref *key)
@@ -934,7 +1205,7 @@ static int enc_field(struct opg_tracecols *t, uint32_t ctx, uint64_t tag, const 
     uint64_t field = tag >> 3;
     unsigned wt = tag & 7;
     uint32_t child;
-    enum kind k = field_kind(ctx, field, wt, &child);
+    enum kind k = field_kind(t, ctx, field, wt, &child);
     struct stream *s;
 
     if (k == K_MESSAGE && depth + 1 >= MAX_DEPTH)
@@ -987,13 +1258,25 @@ static int enc_message(struct opg_tracecols *t, uint32_t ctx, const uint8_t *p, 
     struct stream *st = enc_stream(t, ctx, 0, 0, R_STRUCT);
     const uint8_t *end = p + n;
     struct key_ref key = {NULL, 0};
+    uint32_t row = ctx < C_KEYED ? ctx : C_KEYED;
+    uint64_t kv_tag = depth + 2 < MAX_DEPTH ? t->kv_tag[row] : 0;
 
     while (p < end) {
         const uint8_t *field = p, *v;
         uint64_t tag, x = 0, len = 0;
         bool canon, c2 = true;
-        size_t k = get_varint(p, end, &tag, &canon);
+        size_t k;
 
+        /* the usual field: a one-byte tag and length */
+        if (p[0] >= 8 && p[0] < 0x80 && (p[0] & 7) == 2 && end - p >= 2 && p[1] < 0x80 &&
+            p[1] <= end - p - 2) {
+            tag = p[0];
+            len = p[1];
+            v = p + 2;
+            p = v + len;
+            goto known;
+        }
+        k = get_varint(p, end, &tag, &canon);
         if (!k)
             return -1;
         p += k;
@@ -1032,6 +1315,9 @@ static int enc_message(struct opg_tracecols *t, uint32_t ctx, const uint8_t *p, 
             add_bytes(&t->s[F_RAW]->buf, field, (size_t)(p - field));
             continue;
         }
+    known:
+        if (tag == kv_tag && enc_kv(t, t->kv_ctx[row], &st->buf, v, (size_t)len))
+            continue;
         add_varint(&st->buf, tag);
         if (enc_field(t, ctx, tag, v, x, (size_t)len, depth, &key) < 0)
             return -1;
@@ -1068,13 +1354,17 @@ int opg_tracecols_encode(struct opg_tracecols *t, const void *src, size_t n, str
 
 /* ---- decoder ---- */
 
-static inline int rd_varint(struct stream *s, uint64_t *v)
+HOT int rd_varint(struct stream *s, uint64_t *v)
 {
     bool canon;
     size_t k;
 
     if (!s)
         return -1;
+    if (s->pos < s->len && s->p[s->pos] < 0x80) {
+        *v = s->p[s->pos++];
+        return 0;
+    }
     k = get_varint(s->p + s->pos, s->p + s->len, v, &canon);
     if (!k)
         return -1;
@@ -1082,7 +1372,7 @@ static inline int rd_varint(struct stream *s, uint64_t *v)
     return 0;
 }
 
-static const uint8_t *rd_bytes(struct stream *s, uint64_t n)
+HOT const uint8_t *rd_bytes(struct stream *s, uint64_t n)
 {
     const uint8_t *p;
 
@@ -1093,24 +1383,28 @@ static const uint8_t *rd_bytes(struct stream *s, uint64_t n)
     return p;
 }
 
-static struct stream *dec_stream(struct opg_tracecols *t, uint32_t ctx, uint64_t field, unsigned wt,
-                                 enum role r)
+HOT struct stream *dec_stream(struct opg_tracecols *t, uint32_t ctx, uint64_t field, unsigned wt,
+                              enum role r)
 {
     return stream_of(t, ctx, field, wt, r);
 }
 
-/* Room for n more output bytes, within the caller's bound. */
-static inline uint8_t *out_room(struct opg_tracecols *t, uint64_t n)
+static void set_slack(struct opg_tracecols *t, size_t slack)
 {
-    size_t limit = t->max > SIZE_MAX - t->slack ? SIZE_MAX : t->max + t->slack;
+    t->slack = slack;
+    t->limit = t->max > SIZE_MAX - slack ? SIZE_MAX : t->max + slack;
+}
 
-    if (n > limit - t->out->len)
+/* Room for n more output bytes, within the caller's bound. */
+HOT uint8_t *out_room(struct opg_tracecols *t, uint64_t n)
+{
+    if (n > t->limit - t->out->len)
         return NULL;
     room(t->out, (size_t)n);
     return (uint8_t *)t->out->data + t->out->len;
 }
 
-static inline int out_add(struct opg_tracecols *t, const void *p, uint64_t n)
+HOT int out_add(struct opg_tracecols *t, const void *p, uint64_t n)
 {
     uint8_t *o = out_room(t, n);
 
@@ -1121,11 +1415,14 @@ static inline int out_add(struct opg_tracecols *t, const void *p, uint64_t n)
     return 0;
 }
 
-static inline int out_varint(struct opg_tracecols *t, uint64_t v)
+HOT int out_varint(struct opg_tracecols *t, uint64_t v)
 {
-    uint8_t tmp[MAX_VARINT];
+    uint8_t *o = out_room(t, varint_size(v));
 
-    return out_add(t, tmp, varint_put(tmp, v));
+    if (!o)
+        return -1;
+    t->out->len += varint_put(o, v);
+    return 0;
 }
 
 /* A length-prefixed value of n bytes read from s. */
@@ -1138,61 +1435,132 @@ static int out_lp(struct opg_tracecols *t, struct stream *s, uint64_t n)
     return out_add(t, p, n);
 }
 
-static int out_unhex(struct opg_tracecols *t, const uint8_t *p, size_t n, bool uuid)
+/* The text of dictionary entry e: its size, then e written at o with its length. */
+HOT size_t entry_size(const struct dict_entry *e)
 {
-    static const char digits[] = "0123456789abcdef";
-    size_t len = uuid ? UUID_TEXT : 2 * n;
-    uint8_t *o;
-
-    if (out_varint(t, len) < 0 || !(o = out_room(t, len)))
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        if (uuid && (i == 4 || i == 6 || i == 8 || i == 10))
-            *o++ = '-';
-        *o++ = (uint8_t)digits[p[i] >> 4];
-        *o++ = (uint8_t)digits[p[i] & 15];
-    }
-    t->out->len += len;
-    return 0;
+    return e->form == STR_LITERAL ? e->len : e->form == STR_UUID ? UUID_TEXT : 2 * (size_t)e->len;
 }
 
-static int out_dict_entry(struct opg_tracecols *t, const struct dict_entry *e)
+HOT uint8_t *put_entry(const struct opg_tracecols *t, uint8_t *o, const struct dict_entry *e,
+                       size_t size)
 {
+    o += varint_put(o, size);
     if (e->form == STR_LITERAL) {
-        if (out_varint(t, e->len) < 0)
-            return -1;
-        return out_add(t, e->p, e->len);
+        copy_short(o, e->p, e->len);
+        return o + e->len;
     }
-    return out_unhex(t, e->p, e->len, e->form == STR_UUID);
+    if (e->form == STR_UUID) {
+        static const uint8_t group[UUID_BIN] = {0, 0, 0, 0, 1, 0, 1, 0, 1, 0, 1, 0, 0, 0, 0, 0};
+
+        for (size_t i = 0; i < UUID_BIN; i++) {
+            *o = '-';
+            o += group[i];
+            memcpy(o, t->digits[e->p[i]], 2);
+            o += 2;
+        }
+        return o;
+    }
+    for (size_t i = 0; i < e->len; i++) {
+        memcpy(o, t->digits[e->p[i]], 2);
+        o += 2;
+    }
+    return o;
+}
+
+/*
+ * Reads a string of column (ctx, field): its dictionary entry, valid until
+ * the column's next new string, or NULL.
+ */
+HOT const struct dict_entry *dec_entry(struct opg_tracecols *t, uint32_t ctx, uint64_t field,
+                                       bool pack, struct key_ref *where)
+{
+    struct stream *ctl = dec_stream(t, ctx, field, 2, R_CTL), *s;
+    const uint8_t *p;
+    uint64_t c, len = UUID_BIN;
+
+    if (rd_varint(ctl, &c) < 0)
+        return NULL;
+    if (c >= STR_DICT) {
+        if (c - STR_DICT >= ctl->n_dict)
+            return NULL;
+        *where = (struct key_ref){ctl, (uint32_t)(c - STR_DICT)};
+        return &ctl->dict[c - STR_DICT];
+    }
+    if (c != STR_LITERAL && !pack)
+        return NULL;
+    s = dec_stream(t, ctx, field, 2, c == STR_LITERAL ? R_VAL : c == STR_UUID ? R_UUID : R_HEX);
+    if (c != STR_UUID && rd_varint(s, &len) < 0)
+        return NULL;
+    p = rd_bytes(s, len);
+    if (!p || len > UINT32_MAX)
+        return NULL;
+    *where = (struct key_ref){ctl, ctl->n_dict};
+    dict_add(ctl, p, len, (unsigned)c);
+    return &ctl->dict[ctl->n_dict - 1];
 }
 
 static int dec_string(struct opg_tracecols *t, uint32_t ctx, uint64_t field, bool pack,
                       struct key_ref *where)
 {
-    struct stream *ctl = dec_stream(t, ctx, field, 2, R_CTL), *s;
-    struct dict_entry e;
-    uint64_t c, len = UUID_BIN;
+    const struct dict_entry *e = dec_entry(t, ctx, field, pack, where);
+    size_t len;
+    uint8_t *o;
 
-    if (rd_varint(ctl, &c) < 0)
+    if (!e)
         return -1;
-    if (c >= STR_DICT) {
-        if (c - STR_DICT >= ctl->n_dict)
+    len = entry_size(e);
+    if (!(o = out_room(t, varint_size(len) + len)))
+        return -1;
+    t->out->len = (size_t)(put_entry(t, o, e, len) - (uint8_t *)t->out->data);
+    return 0;
+}
+
+/* A KeyValue field of context ctx written as one structure entry sym (see enc_kv). */
+static int dec_kv(struct opg_tracecols *t, uint32_t ctx, uint64_t sym, int depth)
+{
+    const struct dict_entry *ke, *ve = NULL;
+    struct key_ref kr, vr;
+    uint32_t vctx;
+    uint64_t x = 0;
+    size_t klen, vlen, alen, len;
+    uint8_t *o, tag = t->kv_tag[ctx < C_KEYED ? ctx : C_KEYED];
+
+    if (!tag || depth + 2 >= MAX_DEPTH)
+        return -1;
+    ctx = t->kv_ctx[ctx < C_KEYED ? ctx : C_KEYED];
+    if (!dec_entry(t, ctx, 1, false, &kr))
+        return -1;
+    vctx = key_context(t, kr);
+    if (sym == S_KV_STR) {
+        if (!(ve = dec_entry(t, vctx, 1, true, &vr)))
             return -1;
-        e = ctl->dict[c - STR_DICT];
-        *where = (struct key_ref){ctl, (uint32_t)(c - STR_DICT)};
-    } else if (c == STR_LITERAL || pack) {
-        s = dec_stream(t, ctx, field, 2, c == STR_LITERAL ? R_VAL : c == STR_UUID ? R_UUID : R_HEX);
-        if (c != STR_UUID && rd_varint(s, &len) < 0)
-            return -1;
-        e = (struct dict_entry){rd_bytes(s, len), (uint32_t)len, (uint32_t)c, 0};
-        if (!e.p || len > UINT32_MAX)
-            return -1;
-        *where = (struct key_ref){ctl, ctl->n_dict};
-        dict_add(ctl, e.p, len, e.form);
+        vlen = entry_size(ve);
+        alen = 1 + varint_size(vlen) + vlen;
+    } else if (rd_varint(dec_stream(t, vctx, 3, 0, R_VAL), &x) < 0) {
+        return -1;
     } else {
-        return -1;
+        alen = 1 + varint_size(x);
     }
-    return out_dict_entry(t, &e);
+    ke = &kr.ctl->dict[kr.i];
+    klen = entry_size(ke);
+    len = 1 + varint_size(klen) + klen + 1 + varint_size(alen) + alen;
+    if (!(o = out_room(t, 1 + varint_size(len) + len)))
+        return -1;
+    *o++ = tag;
+    o += varint_put(o, len);
+    *o++ = 0x0a;
+    o = put_entry(t, o, ke, klen);
+    *o++ = 0x12;
+    o += varint_put(o, alen);
+    if (ve) {
+        *o++ = 0x0a;
+        o = put_entry(t, o, ve, vlen);
+    } else {
+        *o++ = 0x18;
+        o += varint_put(o, x);
+    }
+    t->out->len = (size_t)(o - (uint8_t *)t->out->data);
+    return 0;
 }
 
 static int dec_trace_id(struct opg_tracecols *t)
@@ -1277,13 +1645,13 @@ static int dec_submessage(struct opg_tracecols *t, uint32_t child, int depth)
      * Bytes of the guess past the one every length needs may go again: they
      * must not make a message that fits in max exactly look too long.
      */
-    t->slack += guess - 1;
+    set_slack(t, t->slack + guess - 1);
     if (!out_room(t, guess))
         return -1;
     t->out->len += guess;
     if (dec_message(t, child, depth + 1) < 0)
         return -1;
-    t->slack -= guess - 1;
+    set_slack(t, t->slack - (guess - 1));
     len = t->out->len - at - guess;
     need = varint_size(len);
     if (need != guess) {
@@ -1310,7 +1678,7 @@ static int dec_field(struct opg_tracecols *t, uint32_t ctx, uint64_t tag, int de
 
     if (wt != 0 && wt != 1 && wt != 2 && wt != 5)
         return -1;
-    k = field_kind(ctx, field, wt, &child);
+    k = field_kind(t, ctx, field, wt, &child);
     if (k == K_MESSAGE && depth + 1 >= MAX_DEPTH)
         k = K_BYTES;
     switch (k) {
@@ -1375,6 +1743,11 @@ static int dec_message(struct opg_tracecols *t, uint32_t ctx, int depth)
                 return -1;
             continue;
         }
+        if (tag == S_KV_STR || tag == S_KV_INT) {
+            if (dec_kv(t, ctx, tag, depth) < 0)
+                return -1;
+            continue;
+        }
         if (tag < 8 || out_varint(t, tag) < 0 || dec_field(t, ctx, tag, depth, &key) < 0)
             return -1;
     }
@@ -1424,7 +1797,7 @@ int opg_tracecols_decode(struct opg_tracecols *t, const void *p, size_t n, size_
         return -1;
     t->out = out;
     t->max = max;
-    t->slack = 0;
+    set_slack(t, 0);
     memset(t->len_width, 0, sizeof(t->len_width));
     if (dec_message(t, C_TRACES, 0) < 0)
         return -1;

@@ -531,6 +531,120 @@ static void deep_nesting(void **state)
     opg_buf_release(&b);
 }
 
+/* A KeyValue of key k and the AnyValue bytes any[0..n). */
+static void w_kv_any(struct opg_buf *b, unsigned field, const char *k, const void *any, size_t n)
+{
+    struct opg_buf kv = OPG_BUF_INIT;
+
+    w_str(&kv, 1, k);
+    w_bytes(&kv, 2, any, n);
+    w_msg(b, field, &kv);
+}
+
+/*
+ * Attributes of the usual shape (key, then a string or an int) take a
+ * shorter path than the others: both kinds, and the edges between them,
+ * in every place attributes go.
+ */
+static void attribute_shapes(void **state)
+{
+    struct opg_buf b = OPG_BUF_INIT, rs = OPG_BUF_INIT, ss = OPG_BUF_INIT, res = OPG_BUF_INIT;
+    struct opg_buf scope = OPG_BUF_INIT, ev = OPG_BUF_INIT, link = OPG_BUF_INIT;
+    struct opg_buf kv = OPG_BUF_INIT, any = OPG_BUF_INIT, list = OPG_BUF_INIT;
+    char key[300], val[300], name[32];
+
+    memset(key, 'k', sizeof(key) - 1);
+    key[sizeof(key) - 1] = '\0';
+    memset(val, 'v', sizeof(val) - 1);
+    val[sizeof(val) - 1] = '\0';
+    w_kv_str(&res, 1, "service.name", "svc");
+    w_kv_int(&res, 1, "pid", 42);
+    w_msg(&rs, 1, &res);
+    w_str(&scope, 1, "lib");
+    w_kv_str(&scope, 3, "scope.attr", "x");
+    w_msg(&ss, 1, &scope);
+    for (int i = 0; i < 300; i++) {
+        struct opg_buf sp = OPG_BUF_INIT;
+
+        w_bytes(&sp, 1, "0123456789abcdef", 16);
+        snprintf(name, sizeof(name), "%016x", i * 7919);
+        w_bytes(&sp, 2, name, 8);
+        /* more distinct strings than a column's first table holds, repeated later */
+        snprintf(name, sizeof(name), "/orders/%d", i % 150);
+        w_kv_str(&sp, 9, "url.path", name);
+        w_kv_str(&sp, 9, "route", i % 2 ? "/a" : "/b");
+        /* a key of each value kind, in turn */
+        if (i % 3 == 0)
+            w_kv_str(&sp, 9, "mixed", "text");
+        else if (i % 3 == 1)
+            w_kv_int(&sp, 9, "mixed", -i);
+        else
+            w_kv_any(&sp, 9, "mixed", "\x21\x00\x00\x00\x00\x00\x00\xf0\x3f", 9); /* 1.0 */
+        /* lengths of two bytes, empty strings, extreme ints */
+        w_kv_str(&sp, 9, key, val);
+        w_kv_str(&sp, 9, "", "");
+        w_kv_int(&sp, 9, "min", INT64_MIN);
+        w_kv_int(&sp, 9, "zero", 0);
+        /* more keys than get columns of their own */
+        snprintf(name, sizeof(name), "key.%d", i);
+        w_kv_str(&sp, 9, name, "0123abcd-0000-4000-8000-000000000000");
+        /* near misses of the usual shape */
+        w_kv_any(&sp, 9, "bool", "\x10\x01", 2);
+        w_kv_any(&sp, 9, "empty", "", 0);
+        w_kv_any(&sp, 9, "extra", "\x0a\x01x\x18\x01", 5);
+        w_kv_any(&sp, 9, "longint", "\x18\x81\x00", 3);          /* overlong varint */
+        w_bytes(&sp, 9, "\x0a\x01k", 3);                         /* a key only */
+        w_bytes(&sp, 9, "\x0a\x81\x00k\x12\x02\x18\x01", 8);     /* overlong key length */
+        w_bytes(&sp, 9, "\x0a\x01k\x12\x02\x18\x01\x20\x01", 9); /* a field after the value */
+        w_str(&kv, 1, "kvlist");
+        w_kv_str(&list, 1, "inner", "s");
+        w_kv_int(&list, 1, "n", 1);
+        w_msg(&any, 6, &list);
+        w_msg(&kv, 2, &any);
+        w_msg(&sp, 9, &kv);
+        w_fixed64(&ev, 1, 5);
+        w_str(&ev, 2, "event");
+        w_kv_str(&ev, 3, "event.attr", "e");
+        w_msg(&sp, 11, &ev);
+        w_bytes(&link, 1, "0123456789abcdef", 16);
+        w_kv_int(&link, 4, "link.attr", 7);
+        w_msg(&sp, 13, &link);
+        w_msg(&ss, 2, &sp);
+    }
+    w_msg(&rs, 2, &ss);
+    w_msg(&b, 1, &rs);
+    check_round_trip(b.data, b.len, OPG_CODEC_TRACECOLS);
+    opg_buf_release(&b);
+}
+
+/* Attributes in kvlists nested past the transform's depth come back too. */
+static void deep_kvlists(void **state)
+{
+    struct opg_buf any = OPG_BUF_INIT, b = OPG_BUF_INIT, kv = OPG_BUF_INIT, sp = OPG_BUF_INIT;
+    struct opg_buf ss = OPG_BUF_INIT, rs = OPG_BUF_INIT;
+
+    w_str(&any, 1, "leaf");
+    for (int i = 0; i < 40; i++) {
+        struct opg_buf list = OPG_BUF_INIT, outer = OPG_BUF_INIT, inner = OPG_BUF_INIT;
+
+        w_str(&inner, 1, "k");
+        w_msg(&inner, 2, &any);
+        w_msg(&list, 1, &inner);
+        w_kv_str(&list, 1, "s", "v");
+        w_kv_int(&list, 1, "i", i);
+        w_msg(&outer, 6, &list);
+        any = outer;
+    }
+    w_str(&kv, 1, "deep");
+    w_msg(&kv, 2, &any);
+    w_msg(&sp, 9, &kv);
+    w_msg(&ss, 2, &sp);
+    w_msg(&rs, 2, &ss);
+    w_msg(&b, 1, &rs);
+    check_round_trip(b.data, b.len, OPG_CODEC_TRACECOLS);
+    opg_buf_release(&b);
+}
+
 /* ---- stored as 0x01 ---- */
 
 static void falls_back(void **state)
@@ -611,6 +725,7 @@ int main(void)
         cmocka_unit_test(sdk_samples),      cmocka_unit_test(full_schema),
         cmocka_unit_test(empty_and_tiny),   cmocka_unit_test(unknown_and_odd_fields),
         cmocka_unit_test(overlong_varints), cmocka_unit_test(deep_nesting),
+        cmocka_unit_test(attribute_shapes), cmocka_unit_test(deep_kvlists),
         cmocka_unit_test(falls_back),       cmocka_unit_test(refuses_corrupt),
     };
 
