@@ -92,6 +92,31 @@ static void message_cost(struct scanner *S, size_t size, unsigned fields, size_t
 }
 
 /* next_field for any encoding: 1 with the next field in f, -1 to decline. */
+/*
+ * A varint of at most max_bytes bytes at *pat (protobuf-c refuses longer
+ * ones: 10 for a value, 5 for a length); -1 if longer or cut short.
+ */
+static inline int read_varint(const uint8_t **pat, const uint8_t *end, int max_bytes, uint64_t *out)
+{
+    const uint8_t *at = *pat;
+    uint64_t v = 0;
+
+    for (int i = 0; i < max_bytes; i++) {
+        uint8_t b;
+
+        if (at == end)
+            return -1;
+        b = *at++;
+        v |= (uint64_t)(b & 0x7f) << (7 * i);
+        if (!(b & 0x80)) {
+            *out = v;
+            *pat = at;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 static int next_field_slow(const uint8_t **pat, const uint8_t *end, struct field *f)
 {
     const uint8_t *at = *pat, *start;
@@ -122,22 +147,10 @@ static int next_field_slow(const uint8_t **pat, const uint8_t *end, struct field
     f->num = tag;
     start = at;
     switch (f->wt) {
-    case 0: {
-        uint64_t v = 0;
-        unsigned shift = 0;
-
-        for (;;) {
-            if (at == end || shift == 70)
-                return -1;
-            b = *at++;
-            v |= (uint64_t)(b & 0x7f) << shift;
-            shift += 7;
-            if (!(b & 0x80))
-                break;
-        }
-        f->v = v;
+    case 0:
+        if (read_varint(&at, end, 10, &f->v) < 0)
+            return -1;
         break;
-    }
     case 1:
         if (end - at < 8)
             return -1;
@@ -155,18 +168,10 @@ static int next_field_slow(const uint8_t **pat, const uint8_t *end, struct field
         break;
     }
     case 2: {
-        uint64_t n = 0;
-        unsigned shift = 0;
+        uint64_t n;
 
-        for (;;) {
-            if (at == end || shift == 35)
-                return -1;
-            b = *at++;
-            n |= (uint64_t)(b & 0x7f) << shift;
-            shift += 7;
-            if (!(b & 0x80))
-                break;
-        }
+        if (read_varint(&at, end, 5, &n) < 0)
+            return -1;
         if (n >> 32 || n > (uint64_t)(end - at))
             return -1;
         f->p = at;
