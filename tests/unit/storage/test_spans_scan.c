@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../pb_write.h"
 #include "../../scan_diff.h"
 #include "buf.h"
 
@@ -86,49 +87,13 @@ static unsigned below(unsigned n)
     return (unsigned)(rnd() % n);
 }
 
-static void put_varint(struct opg_buf *b, uint64_t v)
-{
-    do {
-        uint8_t c = v & 0x7f;
-        v >>= 7;
-        opg_buf_addch(b, (char)(v ? c | 0x80 : c));
-    } while (v);
-}
-
-static void put_tag(struct opg_buf *b, unsigned num, unsigned wt)
-{
-    put_varint(b, (uint64_t)num << 3 | wt);
-}
-
-static void put_bytes(struct opg_buf *b, unsigned num, const void *p, size_t n)
-{
-    put_tag(b, num, 2);
-    put_varint(b, n);
-    opg_buf_add(b, p, n);
-}
-
-static void put_str(struct opg_buf *b, unsigned num, const char *s)
-{
-    put_bytes(b, num, s, strlen(s));
-}
-
-static void put_msg(struct opg_buf *b, unsigned num, struct opg_buf *child)
-{
-    put_bytes(b, num, child->data, child->len);
-    opg_buf_release(child);
-}
-
 static void put_u64(struct opg_buf *b, unsigned num, unsigned wt, uint64_t v)
 {
-    put_tag(b, num, wt);
-    if (wt == 0) {
-        put_varint(b, v);
-    } else if (wt == 1) {
-        opg_buf_add(b, &v, 8);
-    } else {
-        uint32_t w = (uint32_t)v;
-        opg_buf_add(b, &w, 4);
-    }
+    pbw_tag(b, num, wt);
+    if (wt == 0)
+        pbw_varint(b, v);
+    else
+        pbw_fixed(b, v, wt == 1 ? 8 : 4);
 }
 
 /* odd: how often (in 1000) to write something unusual */
@@ -154,7 +119,7 @@ static void put_unknown(struct opg_buf *b)
         put_u64(b, num, 5, rnd());
         break;
     default:
-        put_str(b, num, "unknown field");
+        pbw_str(b, num, "unknown field");
     }
 }
 
@@ -174,26 +139,26 @@ static void gen_kv(struct opg_buf *b, int depth, bool want_service)
         static const char nul_key[] = "correlation.id\0tail";
         static const char nul_svc[] = "service.name\0x";
         if (below(2))
-            put_bytes(b, 1, nul_key, sizeof(nul_key) - 1);
+            pbw_bytes(b, 1, nul_key, sizeof(nul_key) - 1);
         else
-            put_bytes(b, 1, nul_svc, sizeof(nul_svc) - 1);
+            pbw_bytes(b, 1, nul_svc, sizeof(nul_svc) - 1);
     } else if (want_service) {
-        put_str(b, 1, "service.name");
+        pbw_str(b, 1, "service.name");
     } else if (!oddly()) {
-        put_str(b, 1, keys[below(sizeof(keys) / sizeof(keys[0]))]);
+        pbw_str(b, 1, keys[below(sizeof(keys) / sizeof(keys[0]))]);
     }
     if (oddly())
         put_unknown(b);
     if (!oddly()) {
         gen_any(&v, depth + 1);
-        put_msg(b, 2, &v);
+        pbw_msg(b, 2, &v);
     }
     if (oddly()) { /* the value twice: merged by protobuf-c */
         gen_any(&v, depth + 1);
-        put_msg(b, 2, &v);
+        pbw_msg(b, 2, &v);
     }
     if (oddly())
-        put_str(b, 1, "order.id"); /* the key twice: the last wins */
+        pbw_str(b, 1, "order.id"); /* the key twice: the last wins */
 }
 
 static void gen_any(struct opg_buf *b, int depth)
@@ -216,7 +181,7 @@ static void gen_any(struct opg_buf *b, int depth)
         case 0:
         case 1:
         case 2:
-            put_str(b, 1, values[below(sizeof(values) / sizeof(values[0]))]);
+            pbw_str(b, 1, values[below(sizeof(values) / sizeof(values[0]))]);
             break;
         case 3:
             put_u64(b, 3, 0, below(4) ? below(100000) : rnd());
@@ -229,7 +194,7 @@ static void gen_any(struct opg_buf *b, int depth)
                 put_u64(b, 4, 1, rnd());
             } else {
                 static const uint8_t bytes[] = {0, 1, 2, 0xff};
-                put_bytes(b, 7, bytes, sizeof(bytes));
+                pbw_bytes(b, 7, bytes, sizeof(bytes));
             }
             break;
         case 6:
@@ -238,9 +203,9 @@ static void gen_any(struct opg_buf *b, int depth)
             for (unsigned i = 0; i < n; i++) {
                 struct opg_buf v = OPG_BUF_INIT;
                 gen_any(&v, depth + 2);
-                put_msg(&c, 1, &v);
+                pbw_msg(&c, 1, &v);
             }
-            put_msg(b, 5, &c);
+            pbw_msg(b, 5, &c);
             break;
         }
         default: {
@@ -248,9 +213,9 @@ static void gen_any(struct opg_buf *b, int depth)
             for (unsigned i = 0; i < n; i++) {
                 struct opg_buf v = OPG_BUF_INIT;
                 gen_kv(&v, depth + 2, false);
-                put_msg(&c, 1, &v);
+                pbw_msg(&c, 1, &v);
             }
-            put_msg(b, 6, &c);
+            pbw_msg(b, 6, &c);
         }
         }
     }
@@ -265,7 +230,7 @@ static void gen_attrs(struct opg_buf *b, unsigned num, unsigned max, int depth)
     for (unsigned i = 0; i < n; i++) {
         struct opg_buf kv = OPG_BUF_INIT;
         gen_kv(&kv, depth + 1, false);
-        put_msg(b, num, &kv);
+        pbw_msg(b, num, &kv);
     }
 }
 
@@ -280,16 +245,16 @@ static void gen_id(struct opg_buf *b, unsigned num, const uint8_t *id, size_t le
     if (oddly()) {
         switch (below(3)) {
         case 0:
-            put_bytes(b, num, zeros, len);
+            pbw_bytes(b, num, zeros, len);
             return;
         case 1:
-            put_bytes(b, num, id, len - 1);
+            pbw_bytes(b, num, id, len - 1);
             return;
         default:
             return; /* absent */
         }
     }
-    put_bytes(b, num, id, len);
+    pbw_bytes(b, num, id, len);
 }
 
 static void gen_span(struct opg_buf *b)
@@ -315,13 +280,13 @@ static void gen_span(struct opg_buf *b)
     gen_id(b, 1, tid, 16);
     gen_id(b, 2, sid, 8);
     if (below(3))
-        put_bytes(b, 4, pid, oddly() ? 3 : 8);
+        pbw_bytes(b, 4, pid, oddly() ? 3 : 8);
     if (!oddly()) {
         if (oddly()) {
             static const char nul_name[] = "GET\0hidden";
-            put_bytes(b, 5, nul_name, sizeof(nul_name) - 1);
+            pbw_bytes(b, 5, nul_name, sizeof(nul_name) - 1);
         } else {
-            put_str(b, 5, names[below(sizeof(names) / sizeof(names[0]))]);
+            pbw_str(b, 5, names[below(sizeof(names) / sizeof(names[0]))]);
         }
     }
     if (below(4))
@@ -335,30 +300,30 @@ static void gen_span(struct opg_buf *b)
         for (unsigned i = 0; i < n; i++) {
             struct opg_buf e = OPG_BUF_INIT;
             put_u64(&e, 1, 1, start + 10);
-            put_str(&e, 2, "exception");
+            pbw_str(&e, 2, "exception");
             gen_attrs(&e, 3, 3, 4);
             put_u64(&e, 4, 0, below(3));
-            put_msg(b, 11, &e);
+            pbw_msg(b, 11, &e);
         }
     }
     if (below(4) == 0) {
         struct opg_buf l = OPG_BUF_INIT;
-        put_bytes(&l, 1, trace_ids[below(6)], 16);
-        put_bytes(&l, 2, sid, 8);
-        put_str(&l, 3, "k=v");
+        pbw_bytes(&l, 1, trace_ids[below(6)], 16);
+        pbw_bytes(&l, 2, sid, 8);
+        pbw_str(&l, 3, "k=v");
         gen_attrs(&l, 4, 2, 4);
         put_u64(&l, 6, 5, 257);
-        put_msg(b, 13, &l);
+        pbw_msg(b, 13, &l);
     }
     if (below(2)) {
         struct opg_buf st = OPG_BUF_INIT;
         if (below(2))
-            put_str(&st, 2, "db call failed");
+            pbw_str(&st, 2, "db call failed");
         put_u64(&st, 3, 0, oddly() ? 7 : below(3));
-        put_msg(b, 15, &st);
+        pbw_msg(b, 15, &st);
         if (oddly()) { /* the status twice: merged by protobuf-c */
             put_u64(&st, 3, 0, 2);
-            put_msg(b, 15, &st);
+            pbw_msg(b, 15, &st);
         }
     }
     if (below(2))
@@ -367,7 +332,7 @@ static void gen_span(struct opg_buf *b)
         put_u64(b, 10, 0, 1);
         put_u64(b, 12, 0, 2);
         put_u64(b, 14, 0, 3);
-        put_str(b, 3, "vendor=1");
+        pbw_str(b, 3, "vendor=1");
     }
     if (oddly())
         put_unknown(b);
@@ -388,61 +353,61 @@ static void gen_request(struct opg_buf *b, unsigned max_rs, unsigned max_spans)
         if (below(8)) {
             struct opg_buf kv = OPG_BUF_INIT;
             if (below(4) == 0) { /* not a string first: the next one counts */
-                put_str(&kv, 1, "service.name");
+                pbw_str(&kv, 1, "service.name");
                 struct opg_buf v = OPG_BUF_INIT;
                 put_u64(&v, 3, 0, 42);
-                put_msg(&kv, 2, &v);
-                put_msg(&res, 1, &kv);
+                pbw_msg(&kv, 2, &v);
+                pbw_msg(&res, 1, &kv);
             }
             gen_attrs(&res, 1, 3, 2);
-            put_str(&kv, 1, "service.name");
+            pbw_str(&kv, 1, "service.name");
             {
                 struct opg_buf v = OPG_BUF_INIT;
                 static const char *const svcs[] = {"frontend", "orders", "", "payment"};
-                put_str(&v, 1, svcs[below(4)]);
-                put_msg(&kv, 2, &v);
+                pbw_str(&v, 1, svcs[below(4)]);
+                pbw_msg(&kv, 2, &v);
             }
-            put_msg(&res, 1, &kv);
+            pbw_msg(&res, 1, &kv);
             gen_attrs(&res, 1, 3, 2);
             if (below(4) == 0)
                 put_u64(&res, 2, 0, 1);
             if (oddly()) {
                 struct opg_buf e = OPG_BUF_INIT;
-                put_str(&e, 1, "https://schema");
-                put_str(&e, 2, "service");
-                put_str(&e, 3, "service.name");
-                put_str(&e, 3, "service.namespace");
-                put_msg(&res, 3, &e);
+                pbw_str(&e, 1, "https://schema");
+                pbw_str(&e, 2, "service");
+                pbw_str(&e, 3, "service.name");
+                pbw_str(&e, 3, "service.namespace");
+                pbw_msg(&res, 3, &e);
             }
         }
         if (below(2))
-            put_str(&rs, 3, "https://opentelemetry.io/schemas/1.24.0");
+            pbw_str(&rs, 3, "https://opentelemetry.io/schemas/1.24.0");
         for (unsigned s = 0; s < n_ss; s++) {
             struct opg_buf ss = OPG_BUF_INIT;
             unsigned n = below(max_spans + 1);
             if (below(2)) {
                 struct opg_buf sc = OPG_BUF_INIT;
-                put_str(&sc, 1, "otel.js");
-                put_str(&sc, 2, "1.0");
+                pbw_str(&sc, 1, "otel.js");
+                pbw_str(&sc, 2, "1.0");
                 gen_attrs(&sc, 3, 2, 3);
-                put_msg(&ss, 1, &sc);
+                pbw_msg(&ss, 1, &sc);
             }
             for (unsigned i = 0; i < n; i++) {
                 struct opg_buf sp = OPG_BUF_INIT;
                 gen_span(&sp);
-                put_msg(&ss, 2, &sp);
+                pbw_msg(&ss, 2, &sp);
             }
             if (oddly())
                 put_unknown(&ss);
-            put_msg(&rs, 2, &ss);
+            pbw_msg(&rs, 2, &ss);
         }
         /* the resource before or after its spans: both are valid */
         if (res.len || below(2))
-            put_msg(&rs, 1, &res);
+            pbw_msg(&rs, 1, &res);
         opg_buf_release(&res);
         if (oddly())
             put_unknown(&rs);
-        put_msg(b, 1, &rs);
+        pbw_msg(b, 1, &rs);
     }
     if (oddly())
         put_unknown(b);
@@ -661,7 +626,7 @@ static void test_special_cases(void **state)
 
     /* empty bodies: nothing at all */
     assert_int_equal(check((const uint8_t *)"", 0), SCAN_DIFF_SAME);
-    put_bytes(&b, 1, "", 0);
+    pbw_bytes(&b, 1, "", 0);
     assert_int_equal(check((const uint8_t *)b.data, b.len), SCAN_DIFF_SAME);
     opg_buf_release(&b);
     assert_int_equal(check(group, sizeof(group)), SCAN_DIFF_DECLINED);
@@ -676,19 +641,19 @@ static void test_special_cases(void **state)
         for (int i = 0; i < OPG_BLOCK_MAX_SPANS + 1; i++) {
             struct opg_buf sp = OPG_BUF_INIT;
             gen_span(&sp);
-            put_msg(&ss, 2, &sp);
+            pbw_msg(&ss, 2, &sp);
         }
-        put_msg(&rs, 2, &ss);
-        put_msg(&b, 1, &rs);
+        pbw_msg(&rs, 2, &ss);
+        pbw_msg(&b, 1, &rs);
         assert_int_equal(check((const uint8_t *)b.data, b.len), SCAN_DIFF_DECLINED);
         opg_buf_release(&b);
     }
     for (int i = 0; i < 65; i++) {
         struct opg_buf ss = OPG_BUF_INIT, rs = OPG_BUF_INIT, sp = OPG_BUF_INIT;
         gen_span(&sp);
-        put_msg(&ss, 2, &sp);
-        put_msg(&rs, 2, &ss);
-        put_msg(&b, 1, &rs);
+        pbw_msg(&ss, 2, &sp);
+        pbw_msg(&rs, 2, &ss);
+        pbw_msg(&b, 1, &rs);
     }
     assert_int_equal(check((const uint8_t *)b.data, b.len), SCAN_DIFF_DECLINED);
     opg_buf_release(&b);

@@ -17,6 +17,7 @@
 
 #include "codec.h"
 #include "tracecols.h"
+#include "../../pb_write.h"
 #include "opentelemetry/proto/trace/v1/trace.pb-c.h"
 
 #define MAX (1u << 24)
@@ -53,66 +54,27 @@ static void check_round_trip(const void *src, size_t n, int want_format)
     opg_codec_destroy(c2);
 }
 
-/* ---- a protobuf wire writer, for the messages protobuf-c would not write ---- */
-
-static void w_varint(struct opg_buf *b, uint64_t v)
-{
-    while (v >= 0x80) {
-        opg_buf_addch(b, (char)(v | 0x80));
-        v >>= 7;
-    }
-    opg_buf_addch(b, (char)v);
-}
-
-static void w_tag(struct opg_buf *b, unsigned field, unsigned wt)
-{
-    w_varint(b, (uint64_t)field << 3 | wt);
-}
-
-static void w_bytes(struct opg_buf *b, unsigned field, const void *p, size_t n)
-{
-    w_tag(b, field, 2);
-    w_varint(b, n);
-    opg_buf_add(b, p, n);
-}
-
-static void w_str(struct opg_buf *b, unsigned field, const char *s)
-{
-    w_bytes(b, field, s, strlen(s));
-}
-
-static void w_msg(struct opg_buf *b, unsigned field, struct opg_buf *m)
-{
-    w_bytes(b, field, m->data, m->len);
-    opg_buf_release(m);
-}
-
-static void w_fixed64(struct opg_buf *b, unsigned field, uint64_t v)
-{
-    w_tag(b, field, 1);
-    for (int i = 0; i < 8; i++)
-        opg_buf_addch(b, (char)(v >> (8 * i)));
-}
+/* ---- attributes by hand (tests/pb_write.h), for the messages protobuf-c would not write ---- */
 
 static void w_kv_str(struct opg_buf *b, unsigned field, const char *k, const char *v)
 {
     struct opg_buf kv = OPG_BUF_INIT, any = OPG_BUF_INIT;
 
-    w_str(&any, 1, v);
-    w_str(&kv, 1, k);
-    w_msg(&kv, 2, &any);
-    w_msg(b, field, &kv);
+    pbw_str(&any, 1, v);
+    pbw_str(&kv, 1, k);
+    pbw_msg(&kv, 2, &any);
+    pbw_msg(b, field, &kv);
 }
 
 static void w_kv_int(struct opg_buf *b, unsigned field, const char *k, int64_t v)
 {
     struct opg_buf kv = OPG_BUF_INIT, any = OPG_BUF_INIT;
 
-    w_tag(&any, 3, 0);
-    w_varint(&any, (uint64_t)v);
-    w_str(&kv, 1, k);
-    w_msg(&kv, 2, &any);
-    w_msg(b, field, &kv);
+    pbw_tag(&any, 3, 0);
+    pbw_varint(&any, (uint64_t)v);
+    pbw_str(&kv, 1, k);
+    pbw_msg(&kv, 2, &any);
+    pbw_msg(b, field, &kv);
 }
 
 static uint64_t rnd(uint64_t *s)
@@ -139,10 +101,10 @@ static void loadgen_like(struct opg_buf *out, uint64_t seed, int n_spans)
 
     w_kv_str(&res, 1, "service.name", "checkout");
     w_kv_str(&res, 1, "deployment.environment.name", "bench");
-    w_msg(&rs, 1, &res);
-    w_str(&scope, 1, "loadgen");
-    w_str(&scope, 2, "1.0");
-    w_msg(&ss, 1, &scope);
+    pbw_msg(&rs, 1, &res);
+    pbw_str(&scope, 1, "loadgen");
+    pbw_str(&scope, 2, "1.0");
+    pbw_msg(&ss, 1, &scope);
     for (int i = 0; i < n_spans; i++) {
         struct opg_buf sp = OPG_BUF_INIT;
         uint8_t id[8];
@@ -158,17 +120,17 @@ static void loadgen_like(struct opg_buf *out, uint64_t seed, int n_spans)
         }
         for (int k = 0; k < 8; k++)
             id[k] = is_root ? root[k] : (uint8_t)rnd(&seed);
-        w_bytes(&sp, 1, trace, 16);
-        w_bytes(&sp, 2, id, 8);
+        pbw_bytes(&sp, 1, trace, 16);
+        pbw_bytes(&sp, 2, id, 8);
         if (is_root)
-            w_bytes(&sp, 4, "", 0);
+            pbw_bytes(&sp, 4, "", 0);
         else
-            w_bytes(&sp, 4, root, 8); /* the root comes later: a forward reference */
-        w_str(&sp, 5, is_root ? "GET /api/v1/orders" : "SELECT orders");
-        w_tag(&sp, 6, 0);
-        w_varint(&sp, is_root ? 2 : 3);
-        w_fixed64(&sp, 7, t0 + (uint64_t)i * 1000000 + r % 1000);
-        w_fixed64(&sp, 8, t0 + (uint64_t)i * 1000000 + r % 1000 + r % 50000000);
+            pbw_bytes(&sp, 4, root, 8); /* the root comes later: a forward reference */
+        pbw_str(&sp, 5, is_root ? "GET /api/v1/orders" : "SELECT orders");
+        pbw_tag(&sp, 6, 0);
+        pbw_varint(&sp, is_root ? 2 : 3);
+        pbw_fixed64(&sp, 7, t0 + (uint64_t)i * 1000000 + r % 1000);
+        pbw_fixed64(&sp, 8, t0 + (uint64_t)i * 1000000 + r % 1000 + r % 50000000);
         w_kv_str(&sp, 9, "http.request.method", methods[r % 3]);
         snprintf(v, sizeof(v), "/api/v1/orders/%llu", (unsigned long long)(r % 1000000));
         w_kv_str(&sp, 9, "url.path", v);
@@ -187,17 +149,17 @@ static void loadgen_like(struct opg_buf *out, uint64_t seed, int n_spans)
         if (i % 7 == 0) {
             struct opg_buf st = OPG_BUF_INIT;
 
-            w_str(&st, 2, "db call failed");
-            w_tag(&st, 3, 0);
-            w_varint(&st, 2);
-            w_msg(&sp, 15, &st);
+            pbw_str(&st, 2, "db call failed");
+            pbw_tag(&st, 3, 0);
+            pbw_varint(&st, 2);
+            pbw_msg(&sp, 15, &st);
         }
-        w_tag(&sp, 16, 5);
+        pbw_tag(&sp, 16, 5);
         opg_buf_add(&sp, "\x01\x01\x00\x00", 4);
-        w_msg(&ss, 2, &sp);
+        pbw_msg(&ss, 2, &sp);
     }
-    w_msg(&rs, 2, &ss);
-    w_msg(out, 1, &rs);
+    pbw_msg(&rs, 2, &ss);
+    pbw_msg(out, 1, &rs);
 }
 
 static void loadgen_bodies(void **state)
@@ -432,46 +394,46 @@ static void unknown_and_odd_fields(void **state)
     struct opg_buf any = OPG_BUF_INIT, kv = OPG_BUF_INIT;
 
     /* a span with fields out of order, repeated, of wrong wire types, unknown */
-    w_fixed64(&sp, 8, 2000);
-    w_str(&sp, 5, "name");
-    w_fixed64(&sp, 7, 1000);
-    w_bytes(&sp, 2, "12345678", 8);
-    w_bytes(&sp, 2, "123", 3); /* a second span ID, not 8 bytes */
-    w_bytes(&sp, 1, "0123456789abcdef", 16);
-    w_bytes(&sp, 4, "12345678", 8); /* parent: its own span ID */
-    w_bytes(&sp, 4, "abc", 3);      /* parent not among the span IDs */
-    w_tag(&sp, 7, 0);               /* start time as a varint */
-    w_varint(&sp, 77);
-    w_tag(&sp, 5, 0); /* name as a varint */
-    w_varint(&sp, 1);
-    w_tag(&sp, 99, 0); /* unknown fields of each wire type */
-    w_varint(&sp, UINT64_MAX);
-    w_fixed64(&sp, 100, 3);
-    w_tag(&sp, 101, 5);
+    pbw_fixed64(&sp, 8, 2000);
+    pbw_str(&sp, 5, "name");
+    pbw_fixed64(&sp, 7, 1000);
+    pbw_bytes(&sp, 2, "12345678", 8);
+    pbw_bytes(&sp, 2, "123", 3); /* a second span ID, not 8 bytes */
+    pbw_bytes(&sp, 1, "0123456789abcdef", 16);
+    pbw_bytes(&sp, 4, "12345678", 8); /* parent: its own span ID */
+    pbw_bytes(&sp, 4, "abc", 3);      /* parent not among the span IDs */
+    pbw_tag(&sp, 7, 0);               /* start time as a varint */
+    pbw_varint(&sp, 77);
+    pbw_tag(&sp, 5, 0); /* name as a varint */
+    pbw_varint(&sp, 1);
+    pbw_tag(&sp, 99, 0); /* unknown fields of each wire type */
+    pbw_varint(&sp, UINT64_MAX);
+    pbw_fixed64(&sp, 100, 3);
+    pbw_tag(&sp, 101, 5);
     opg_buf_add(&sp, "\x01\x02\x03\x04", 4);
-    w_str(&sp, 102, "unknown bytes");
-    w_tag(&sp, 536870911, 2); /* the largest field number */
-    w_varint(&sp, 1);
+    pbw_str(&sp, 102, "unknown bytes");
+    pbw_tag(&sp, 536870911, 2); /* the largest field number */
+    pbw_varint(&sp, 1);
     opg_buf_addch(&sp, 'x');
-    w_tag(&sp, 103, 2); /* packed repeated varints */
-    w_varint(&sp, 3);
+    pbw_tag(&sp, 103, 2); /* packed repeated varints */
+    pbw_varint(&sp, 3);
     opg_buf_add(&sp, "\x01\x02\x03", 3);
     /* an attribute whose value comes before its key, and one with two keys */
-    w_str(&any, 1, "v1");
-    w_msg(&kv, 2, &any);
-    w_str(&kv, 1, "k1");
-    w_msg(&sp, 9, &kv);
-    w_str(&any, 1, "v2");
-    w_str(&kv, 1, "k1");
-    w_str(&kv, 1, "k2");
-    w_msg(&kv, 2, &any);
-    w_msg(&sp, 9, &kv);
+    pbw_str(&any, 1, "v1");
+    pbw_msg(&kv, 2, &any);
+    pbw_str(&kv, 1, "k1");
+    pbw_msg(&sp, 9, &kv);
+    pbw_str(&any, 1, "v2");
+    pbw_str(&kv, 1, "k1");
+    pbw_str(&kv, 1, "k2");
+    pbw_msg(&kv, 2, &any);
+    pbw_msg(&sp, 9, &kv);
     /* a value that is an AnyValue of unknown fields only */
-    w_tag(&any, 50, 0);
-    w_varint(&any, 5);
-    w_str(&kv, 1, "k3");
-    w_msg(&kv, 2, &any);
-    w_msg(&sp, 9, &kv);
+    pbw_tag(&any, 50, 0);
+    pbw_varint(&any, 5);
+    pbw_str(&kv, 1, "k3");
+    pbw_msg(&kv, 2, &any);
+    pbw_msg(&sp, 9, &kv);
     /* UUID and hex text in other cases, which must not be packed */
     w_kv_str(&sp, 9, "u", "0123ABCD-0000-4000-8000-000000000000");
     w_kv_str(&sp, 9, "u", "0123abcd-0000-4000-8000-000000000000");
@@ -479,13 +441,13 @@ static void unknown_and_odd_fields(void **state)
     w_kv_str(&sp, 9, "h", "0123456789abcdef0123");
     w_kv_str(&sp, 9, "h", "0123456789ABCDEF0123");
     w_kv_str(&sp, 9, "h", "0123456789abcdef012");
-    w_msg(&ss, 2, &sp);
-    w_bytes(&ss, 2, "", 0);
-    w_msg(&rs, 2, &ss);
-    w_tag(&rs, 4, 0);
-    w_varint(&rs, 1);
-    w_msg(&b, 1, &rs);
-    w_str(&b, 2, "unknown top-level field");
+    pbw_msg(&ss, 2, &sp);
+    pbw_bytes(&ss, 2, "", 0);
+    pbw_msg(&rs, 2, &ss);
+    pbw_tag(&rs, 4, 0);
+    pbw_varint(&rs, 1);
+    pbw_msg(&b, 1, &rs);
+    pbw_str(&b, 2, "unknown top-level field");
     check_round_trip(b.data, b.len, OPG_CODEC_TRACECOLS);
     opg_buf_release(&b);
 }
@@ -513,20 +475,20 @@ static void deep_nesting(void **state)
     struct opg_buf any = OPG_BUF_INIT, b = OPG_BUF_INIT, kv = OPG_BUF_INIT, sp = OPG_BUF_INIT;
     struct opg_buf ss = OPG_BUF_INIT, rs = OPG_BUF_INIT;
 
-    w_str(&any, 1, "leaf");
+    pbw_str(&any, 1, "leaf");
     for (int i = 0; i < 100; i++) {
         struct opg_buf arr = OPG_BUF_INIT, outer = OPG_BUF_INIT;
 
-        w_msg(&arr, 1, &any);
-        w_msg(&outer, 5, &arr);
+        pbw_msg(&arr, 1, &any);
+        pbw_msg(&outer, 5, &arr);
         any = outer;
     }
-    w_str(&kv, 1, "deep");
-    w_msg(&kv, 2, &any);
-    w_msg(&sp, 9, &kv);
-    w_msg(&ss, 2, &sp);
-    w_msg(&rs, 2, &ss);
-    w_msg(&b, 1, &rs);
+    pbw_str(&kv, 1, "deep");
+    pbw_msg(&kv, 2, &any);
+    pbw_msg(&sp, 9, &kv);
+    pbw_msg(&ss, 2, &sp);
+    pbw_msg(&rs, 2, &ss);
+    pbw_msg(&b, 1, &rs);
     check_round_trip(b.data, b.len, OPG_CODEC_TRACECOLS);
     opg_buf_release(&b);
 }
@@ -536,9 +498,9 @@ static void w_kv_any(struct opg_buf *b, unsigned field, const char *k, const voi
 {
     struct opg_buf kv = OPG_BUF_INIT;
 
-    w_str(&kv, 1, k);
-    w_bytes(&kv, 2, any, n);
-    w_msg(b, field, &kv);
+    pbw_str(&kv, 1, k);
+    pbw_bytes(&kv, 2, any, n);
+    pbw_msg(b, field, &kv);
 }
 
 /*
@@ -559,16 +521,16 @@ static void attribute_shapes(void **state)
     val[sizeof(val) - 1] = '\0';
     w_kv_str(&res, 1, "service.name", "svc");
     w_kv_int(&res, 1, "pid", 42);
-    w_msg(&rs, 1, &res);
-    w_str(&scope, 1, "lib");
+    pbw_msg(&rs, 1, &res);
+    pbw_str(&scope, 1, "lib");
     w_kv_str(&scope, 3, "scope.attr", "x");
-    w_msg(&ss, 1, &scope);
+    pbw_msg(&ss, 1, &scope);
     for (int i = 0; i < 300; i++) {
         struct opg_buf sp = OPG_BUF_INIT;
 
-        w_bytes(&sp, 1, "0123456789abcdef", 16);
+        pbw_bytes(&sp, 1, "0123456789abcdef", 16);
         snprintf(name, sizeof(name), "%016x", i * 7919);
-        w_bytes(&sp, 2, name, 8);
+        pbw_bytes(&sp, 2, name, 8);
         /* more distinct strings than a column's first table holds, repeated later */
         snprintf(name, sizeof(name), "/orders/%d", i % 150);
         w_kv_str(&sp, 9, "url.path", name);
@@ -592,27 +554,27 @@ static void attribute_shapes(void **state)
         w_kv_any(&sp, 9, "bool", "\x10\x01", 2);
         w_kv_any(&sp, 9, "empty", "", 0);
         w_kv_any(&sp, 9, "extra", "\x0a\x01x\x18\x01", 5);
-        w_kv_any(&sp, 9, "longint", "\x18\x81\x00", 3);          /* overlong varint */
-        w_bytes(&sp, 9, "\x0a\x01k", 3);                         /* a key only */
-        w_bytes(&sp, 9, "\x0a\x81\x00k\x12\x02\x18\x01", 8);     /* overlong key length */
-        w_bytes(&sp, 9, "\x0a\x01k\x12\x02\x18\x01\x20\x01", 9); /* a field after the value */
-        w_str(&kv, 1, "kvlist");
+        w_kv_any(&sp, 9, "longint", "\x18\x81\x00", 3);            /* overlong varint */
+        pbw_bytes(&sp, 9, "\x0a\x01k", 3);                         /* a key only */
+        pbw_bytes(&sp, 9, "\x0a\x81\x00k\x12\x02\x18\x01", 8);     /* overlong key length */
+        pbw_bytes(&sp, 9, "\x0a\x01k\x12\x02\x18\x01\x20\x01", 9); /* a field after the value */
+        pbw_str(&kv, 1, "kvlist");
         w_kv_str(&list, 1, "inner", "s");
         w_kv_int(&list, 1, "n", 1);
-        w_msg(&any, 6, &list);
-        w_msg(&kv, 2, &any);
-        w_msg(&sp, 9, &kv);
-        w_fixed64(&ev, 1, 5);
-        w_str(&ev, 2, "event");
+        pbw_msg(&any, 6, &list);
+        pbw_msg(&kv, 2, &any);
+        pbw_msg(&sp, 9, &kv);
+        pbw_fixed64(&ev, 1, 5);
+        pbw_str(&ev, 2, "event");
         w_kv_str(&ev, 3, "event.attr", "e");
-        w_msg(&sp, 11, &ev);
-        w_bytes(&link, 1, "0123456789abcdef", 16);
+        pbw_msg(&sp, 11, &ev);
+        pbw_bytes(&link, 1, "0123456789abcdef", 16);
         w_kv_int(&link, 4, "link.attr", 7);
-        w_msg(&sp, 13, &link);
-        w_msg(&ss, 2, &sp);
+        pbw_msg(&sp, 13, &link);
+        pbw_msg(&ss, 2, &sp);
     }
-    w_msg(&rs, 2, &ss);
-    w_msg(&b, 1, &rs);
+    pbw_msg(&rs, 2, &ss);
+    pbw_msg(&b, 1, &rs);
     check_round_trip(b.data, b.len, OPG_CODEC_TRACECOLS);
     opg_buf_release(&b);
 }
@@ -623,24 +585,24 @@ static void deep_kvlists(void **state)
     struct opg_buf any = OPG_BUF_INIT, b = OPG_BUF_INIT, kv = OPG_BUF_INIT, sp = OPG_BUF_INIT;
     struct opg_buf ss = OPG_BUF_INIT, rs = OPG_BUF_INIT;
 
-    w_str(&any, 1, "leaf");
+    pbw_str(&any, 1, "leaf");
     for (int i = 0; i < 40; i++) {
         struct opg_buf list = OPG_BUF_INIT, outer = OPG_BUF_INIT, inner = OPG_BUF_INIT;
 
-        w_str(&inner, 1, "k");
-        w_msg(&inner, 2, &any);
-        w_msg(&list, 1, &inner);
+        pbw_str(&inner, 1, "k");
+        pbw_msg(&inner, 2, &any);
+        pbw_msg(&list, 1, &inner);
         w_kv_str(&list, 1, "s", "v");
         w_kv_int(&list, 1, "i", i);
-        w_msg(&outer, 6, &list);
+        pbw_msg(&outer, 6, &list);
         any = outer;
     }
-    w_str(&kv, 1, "deep");
-    w_msg(&kv, 2, &any);
-    w_msg(&sp, 9, &kv);
-    w_msg(&ss, 2, &sp);
-    w_msg(&rs, 2, &ss);
-    w_msg(&b, 1, &rs);
+    pbw_str(&kv, 1, "deep");
+    pbw_msg(&kv, 2, &any);
+    pbw_msg(&sp, 9, &kv);
+    pbw_msg(&ss, 2, &sp);
+    pbw_msg(&rs, 2, &ss);
+    pbw_msg(&b, 1, &rs);
     check_round_trip(b.data, b.len, OPG_CODEC_TRACECOLS);
     opg_buf_release(&b);
 }
@@ -660,7 +622,7 @@ static void falls_back(void **state)
     check_round_trip("\x0b\x0c", 2, OPG_CODEC_ZSTD);         /* a group */
     check_round_trip("\x0a\x02\x12\x05", 4, OPG_CODEC_ZSTD); /* a span past its parent's end */
     /* a well-formed body whose span holds a malformed attribute */
-    w_bytes(&b, 1, "\x12\x06\x12\x04\x4a\x02\x0a\x05", 8);
+    pbw_bytes(&b, 1, "\x12\x06\x12\x04\x4a\x02\x0a\x05", 8);
     check_round_trip(b.data, b.len, OPG_CODEC_ZSTD);
     opg_buf_release(&b);
 }
