@@ -23,7 +23,7 @@ $CC $CFLAGS -o "$out/httptimer" "$here/httptimer.c" $(pkg-config --cflags --libs
 # shellcheck disable=SC2046
 $CC $CFLAGS -I"$proto_inc" -I"$repo/storage" -I"$repo/common" -o "$out/blocksize" "$here/blocksize.c" \
   "$build/storage/libopg_storage.a" "$build/common/libopg_common.a" "$proto_lib" \
-  $(pkg-config --cflags --libs libprotobuf-c libzstd) -lpthread
+  $(pkg-config --cflags --libs libprotobuf-c libzstd libpq) -lpthread
 echo "$out/loadgen"
 echo "$out/httptimer"
 echo "$out/blocksize"

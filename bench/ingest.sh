@@ -186,7 +186,7 @@ stored_logs() {
   fi
 }
 # every table (partitions included) of the public schema holding trace data
-TRACE_TABLES="n.nspname = 'public' AND c.relkind IN ('r', 'm') AND (c.relname ~ '^(span_blocks|trace_parts|spans|traces|correlations|red)' OR c.relname IN ('origins', 'operations'))"
+TRACE_TABLES="n.nspname = 'public' AND c.relkind IN ('r', 'm') AND (c.relname ~ '^(span_blocks|trace_parts|spans|traces|correlations|red)' OR c.relname IN ('origins', 'operations', 'block_dicts'))"
 
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 BRANCH=$(git -C "$ROOT" rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)

@@ -50,6 +50,7 @@ struct collector_config {
     long long ack_timeout_ms;
     long long shutdown_timeout_ms;
     long long zstd_level;
+    int zstd_dicts; /* span blocks compressed with dictionaries (storage/dicts.h) */
     const char *correlation_keys;
     const char *ingest_token;
     const char *tls_cert;

@@ -8,6 +8,7 @@
 #include "collector.h"
 #include "http.h"
 #include "jsonw.h"
+#include "dicts.h"
 #include "log.h"
 #include "otlp.h"
 #include "stats.h"
@@ -88,6 +89,8 @@ int opg_ingest_submit(struct collector *col, struct opg_batch *batch, opg_write_
                       void *ctx)
 {
     if (col->cfg.discard) {
+        /* as if committed: later batches need not carry the dictionaries again */
+        opg_dicts_committed(batch);
         opg_batch_release(batch);
         done(ctx, 0);
         return 0;

@@ -98,8 +98,10 @@ size_t opg_batch_bytes(const struct opg_batch *b)
  * and the bytes. What was rejected is not kept: it was answered already.
  */
 #define SERIAL_VERSION_STREAMS OPG_STREAM_COUNT
-/* Spools written before spans went into blocks have only the first eight. */
-#define SERIAL_OLD_STREAMS 8
+/* Spools written before spans went into blocks have only the first eight;
+ * before block dictionaries (migration 016), eleven. */
+#define SERIAL_OLD_STREAMS    8
+#define SERIAL_BLOCKS_STREAMS 11
 
 static void put(struct opg_buf *out, const void *p, size_t n)
 {
@@ -144,7 +146,8 @@ int opg_batch_deserialize(struct opg_batch *b, const void *data, size_t n)
 
     if (take(&p, &n, &sig, 1) < 0 || take(&p, &n, &nstreams, 1) < 0 ||
         take(&p, &n, &ndays, 2) < 0 || take(&p, &n, &items, 8) < 0 || sig > OPG_SIGNAL_METRICS ||
-        (nstreams != SERIAL_VERSION_STREAMS && nstreams != SERIAL_OLD_STREAMS) ||
+        (nstreams != SERIAL_VERSION_STREAMS && nstreams != SERIAL_OLD_STREAMS &&
+         nstreams != SERIAL_BLOCKS_STREAMS) ||
         ndays > OPG_MAX_DAYS_PER_BATCH)
         return -1;
     b->signal = (enum opg_signal)sig;

@@ -45,6 +45,7 @@ enum opg_stream {
     OPG_STREAM_PARTS,  /* the columns of trace_parts (services joined by U+001F) */
     OPG_STREAM_RED,    /* block_id and the columns of red */
     OPG_STREAM_BLOCKS, /* the columns of span_blocks */
+    OPG_STREAM_DICTS,  /* block_dicts rows the blocks need (dicts.h) */
     OPG_STREAM_COUNT
 };
 

@@ -1,4 +1,5 @@
 #include "spans.h"
+#include "dicts.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -384,6 +385,7 @@ static int block_flush(struct opg_batch *b, struct block *k, struct opg_codec *c
     if (opg_codec_encode_traces(codec, packed, n, r) < 0)
         return -1;
     opg_copy_end_field(r, at);
+    opg_batch_add_dict(b, opg_codec_last_dict(codec));
 
     /* a part's services, sorted by name: the block's services in name order */
     for (int i = 0; i < k->n_services; i++)

@@ -1,4 +1,5 @@
 #include "writer.h"
+#include "dicts.h"
 #include "log.h"
 #include "stats.h"
 
@@ -418,9 +419,10 @@ static const struct array_stream {
       OID_FLOAT8}},
     {OPG_STREAM_CORRELATIONS, 5, {OID_TEXT, OID_INT4, OID_INT2, OID_BYTEA, OID_INT8}},
     {OPG_STREAM_OPERATIONS, 3, {OID_TEXT, OID_TEXT, OID_INT2}},
+    {OPG_STREAM_DICTS, 2, {OID_INT8, OID_BYTEA}},
 };
 #define N_ARRAY_STREAMS (sizeof(array_streams) / sizeof(array_streams[0]))
-#define N_ARRAY_PARAMS  (4 + 14 + 10 + 5 + 3)
+#define N_ARRAY_PARAMS  (4 + 14 + 10 + 5 + 3 + 2)
 
 static const char ARRAY_MERGE[] =
     /* cut: the payload's whole TOAST chunks stay in payload, the rest is the tail
@@ -438,7 +440,8 @@ static const char ARRAY_MERGE[] =
     "   nullif(substring(payload FROM cut + 1), ''::bytea) FROM u"
     " ON CONFLICT DO NOTHING RETURNING id, day),"
     /* A block that was not inserted is a replay of one stored already — unless the stored
-     * one differs: two blocks whose 64-bit IDs collide. The second is then stored under
+     * one differs (otelpg_block_check: its contents, whatever the dictionary; migration
+     * 016): two blocks whose 64-bit IDs collide. The second is then stored under
      * its ID xor a constant (a replay of it finds that one). Not caught: a collision
      * between two blocks of the same statement, which the snapshot does not show. */
     " alt AS ("
@@ -449,7 +452,8 @@ static const char ARRAY_MERGE[] =
     " WHERE NOT EXISTS (SELECT 1 FROM b WHERE b.id = u.id AND b.day = u.day)"
     "   AND EXISTS (SELECT 1 FROM span_blocks s"
     "     WHERE s.id = u.id AND s.day = u.day"
-    "     AND s.payload || coalesce(s.tail, ''::bytea) <> u.payload)"
+    "     AND otelpg_block_check(s.payload || coalesce(s.tail, ''::bytea))"
+    "       <> otelpg_block_check(u.payload))"
     " ON CONFLICT DO NOTHING RETURNING id # 6614235551224981909 AS orig, id, day),"
     " ins AS (SELECT id AS orig, id, day FROM b UNION ALL SELECT orig, id, day FROM alt),"
     " p AS ("
@@ -480,6 +484,11 @@ static const char ARRAY_MERGE[] =
     " SELECT DISTINCT ON (corr_id, kind, ref, day) * FROM unnest($29::text[], $30::integer[],"
     "   $31::smallint[], $32::bytea[], $33::bigint[]) AS u(corr_id, day, kind, ref, time_ns)"
     " ORDER BY corr_id, kind, ref, day, time_ns ON CONFLICT DO NOTHING),"
+    /* the dictionaries the blocks need (dicts.h), until they are known to be stored */
+    " dct AS ("
+    " INSERT INTO block_dicts (id, content)"
+    " SELECT DISTINCT ON (id) * FROM unnest($37::bigint[], $38::bytea[]) AS u(id, content)"
+    " ON CONFLICT DO NOTHING),"
     " o AS ("
     " INSERT INTO operations (service, name, kind)"
     " SELECT DISTINCT * FROM unnest($34::text[], $35::text[], $36::smallint[])"
@@ -756,8 +765,10 @@ static void complete(struct write_item *items, int status)
         int sig = (int)items->batch.signal;
 
         opg_stats_add(status == 0 ? &m_stored[sig] : &m_failed[sig], (int64_t)items->batch.n_items);
-        if (status == 0)
+        if (status == 0) {
             opg_batch_remember_committed(&items->batch);
+            opg_dicts_committed(&items->batch);
+        }
         n++;
         opg_stats_observe_ns(&h_queue_wait, now - items->queued_ns);
         finish(items, status);

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "http.h"
+#include "dicts.h"
 #include "log.h"
 
 #include <signal.h>
@@ -70,6 +71,8 @@ int main(int argc, char **argv)
     api.monitor = opg_pg_monitor_create(api.cfg.db, "otelpg-api", 1000);
     if (!api.monitor)
         return 1;
+    /* span blocks name their zstd dictionaries; the first use of one loads it */
+    opg_dicts_set_database(api.cfg.db);
     http.listen = api.cfg.listen;
     http.threads = (int)api.cfg.http_threads;
     http.max_connections = (unsigned)api.cfg.max_connections;

@@ -54,6 +54,43 @@ test('data survives a restart of both daemons (clean SIGTERM exit, same database
   })(t);
 });
 
+// Blocks are compressed with zstd dictionaries the collector makes of its first blocks
+// (storage/dicts.h): the API, another process, loads them from block_dicts; after a restart
+// neither daemon has them in memory, and the collector makes new ones.
+test('blocks compressed with dictionaries read back, before and after a restart', async (t) => {
+  const url = await pg.createDatabase('restart_dicts');
+  const stack = await Stack.start({ suite: `${SUITE}/dicts`, dbUrl: url });
+  stacks.push(stack);
+  await stack.wrap(async () => {
+    const docs = [];
+    for (let i = 0; i < 6; i++) {
+      const d = simpleTraceDoc({ n: 40, service: `dict-svc-${i % 2}`, padAttr: 30 });
+      docs.push(d);
+      assertExportOk(await stack.post({ headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(d.doc) }), 'json', `POST trace ${i}`);
+    }
+    const named = Number(await pg.psql(`SELECT count(*) FROM span_blocks
+      WHERE get_byte(payload || coalesce(tail, ''::bytea), 0) = 3
+        AND substring(payload || coalesce(tail, ''::bytea) FROM 2 FOR 8) <> '\\x0000000000000000'::bytea`, 'restart_dicts'));
+    assert.ok(named >= 5, `blocks after the first use a dictionary (${named} of 6 do)`);
+    const dicts = Number(await pg.psql('SELECT count(*) FROM block_dicts', 'restart_dicts'));
+    assert.ok(dicts >= 1, 'the dictionary is stored');
+    for (const d of docs) await checkTraceViaApi(stack, flattenSpans(d.doc), d.traceId, `trace ${d.traceId}`);
+
+    await stack.stopDaemons();
+    await stack.startDaemons();
+    for (const d of docs) await checkTraceViaApi(stack, flattenSpans(d.doc), d.traceId, `after restart, trace ${d.traceId}`);
+    const more = [];
+    for (let i = 0; i < 3; i++) {
+      const d = simpleTraceDoc({ n: 40, service: 'dict-after', padAttr: 30 });
+      more.push(d);
+      assertExportOk(await stack.post({ headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(d.doc) }), 'json', `POST after restart ${i}`);
+    }
+    for (const d of more) await checkTraceViaApi(stack, flattenSpans(d.doc), d.traceId, `exported after restart, trace ${d.traceId}`);
+    const after = Number(await pg.psql('SELECT count(*) FROM block_dicts', 'restart_dicts'));
+    assert.ok(after > dicts, `the restarted collector made its own dictionary (${dicts} -> ${after})`);
+  })(t);
+});
+
 // Fire `n` exports in parallel; returns [{ d, res | err }].
 async function parallelExports(stack, n, spans = 50) {
   return Promise.all(Array.from({ length: n }, async (_, i) => {
