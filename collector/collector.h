@@ -51,6 +51,7 @@ struct collector_config {
     long long shutdown_timeout_ms;
     long long zstd_level;
     int zstd_dicts; /* span blocks compressed with dictionaries (storage/dicts.h) */
+    long long zstd_block_level;
     const char *correlation_keys;
     const char *ingest_token;
     const char *tls_cert;

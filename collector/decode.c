@@ -107,7 +107,7 @@ int opg_decode_traces_scan(const struct collector *col, const char *body, size_t
     opts.raw_len = len;
     codec = opg_codec_thread((int)col->cfg.zstd_level);
     if (codec)
-        opg_codec_use_dicts(codec, col->cfg.zstd_dicts);
+        opg_codec_use_dicts(codec, col->cfg.zstd_dicts, (int)col->cfg.zstd_block_level);
     ret = codec ? opg_spans_encode_scan(batch, &scan, codec, &opts) : -1;
     if (ret < 0) {
         snprintf(err, errlen, "internal error while encoding the request");
@@ -160,7 +160,7 @@ int opg_decode_signal(const struct collector *col, const ProtobufCMessageDescrip
     }
     codec = opg_codec_thread((int)col->cfg.zstd_level);
     if (codec)
-        opg_codec_use_dicts(codec, col->cfg.zstd_dicts);
+        opg_codec_use_dicts(codec, col->cfg.zstd_dicts, (int)col->cfg.zstd_block_level);
     if (!codec || encode(batch, msg, codec, &opts) < 0) {
         snprintf(err, errlen, "internal error while encoding the request");
         ret = MHD_HTTP_INTERNAL_SERVER_ERROR;

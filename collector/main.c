@@ -68,6 +68,10 @@ static const struct opg_option options[] = {
      "zstd level for stored payloads"},
     {"zstd-dicts", "OTELPG_ZSTD_DICTS", OPG_OPT_BOOL, "true", 0, 1, CFG(zstd_dicts),
      "compress span blocks with dictionaries made of recent blocks (a sixth fewer bytes)"},
+    {"zstd-block-level", "OTELPG_ZSTD_BLOCK_LEVEL", OPG_OPT_INT, "-1", -7, 19,
+     CFG(zstd_block_level),
+     "zstd level for span blocks compressed with a dictionary (with one, the fast negative "
+     "levels lose little)"},
     {"tls-cert", "OTELPG_TLS_CERT", OPG_OPT_STR, "", 0, 0, CFG(tls_cert),
      "PEM certificate (chain): with --tls-key, OTLP/HTTP is served over TLS"},
     {"tls-key", "OTELPG_TLS_KEY", OPG_OPT_STR, "", 0, 0, CFG(tls_key), "PEM private key"},

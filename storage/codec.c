@@ -3,6 +3,9 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+/* for ZSTD_c_forceAttachDict: set through the stable ZSTD_CCtx_setParameter,
+ * which refuses it (and we do without) in a libzstd that does not know it */
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 #include "batch.h"
@@ -19,6 +22,7 @@ struct opg_codec {
     struct opg_tracecols *cols;
     struct opg_buf scratch; /* a column-wise form, before or after zstd */
     bool dicts;             /* encode span blocks as 0x03 */
+    int dict_level;         /* at this zstd level */
     struct opg_dict *enc;   /* the dictionary of the last block encoded */
     struct opg_dict *dec;   /* the last one decoding needed (they repeat) */
 };
@@ -73,9 +77,10 @@ int opg_codec_encode(struct opg_codec *c, const void *src, size_t n, struct opg_
     return compress(c, OPG_CODEC_ZSTD, src, n, out);
 }
 
-void opg_codec_use_dicts(struct opg_codec *c, bool on)
+void opg_codec_use_dicts(struct opg_codec *c, bool on, int level)
 {
     c->dicts = on;
+    c->dict_level = level;
 }
 
 const struct opg_dict *opg_codec_last_dict(const struct opg_codec *c)
@@ -98,12 +103,32 @@ static uint64_t get_le64(const uint8_t *p)
     return v;
 }
 
+/*
+ * A zstd frame of src[0..n) at dst made with dictionary d, whose tables
+ * zstd reads in place ("attach") instead of copying them first, as it
+ * would for inputs over 8 KB at the fast levels: copying 64 KB of tables
+ * cost more than compressing a block (bench/RESULTS.md).
+ */
+static size_t compress_with(struct opg_codec *c, const struct opg_dict *d, char *dst, size_t cap,
+                            const char *src, size_t n)
+{
+    size_t got;
+
+    ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_forceAttachDict, ZSTD_dictForceAttach);
+    got = ZSTD_CCtx_refCDict(c->cctx, opg_dict_cdict(d));
+    if (!ZSTD_isError(got))
+        got = ZSTD_compress2(c->cctx, dst, cap, src, n);
+    /* the simple API (compress()) must not find the dictionary there */
+    ZSTD_CCtx_reset(c->cctx, ZSTD_reset_session_and_parameters);
+    return got;
+}
+
 /* Format 0x03 of the column-wise form in c->scratch, with the current dictionary if any. */
 static int compress_dict(struct opg_codec *c, struct opg_buf *out)
 {
     const char *src = c->scratch.data;
     size_t n = c->scratch.len, bound = ZSTD_compressBound(n), got;
-    struct opg_dict *d = opg_dict_current(c->level);
+    struct opg_dict *d = opg_dict_current(c->dict_level);
     char *h;
 
     opg_buf_grow(out, DICT_HEADER + bound);
@@ -112,9 +137,9 @@ static int compress_dict(struct opg_codec *c, struct opg_buf *out)
     put_le64(h + 1, d ? opg_dict_id(d) : 0);
     put_le64(h + 9, opg_hash64_wide(src, n));
     if (d)
-        got = ZSTD_compress_usingCDict(c->cctx, h + DICT_HEADER, bound, src, n, opg_dict_cdict(d));
+        got = compress_with(c, d, h + DICT_HEADER, bound, src, n);
     else
-        got = ZSTD_compressCCtx(c->cctx, h + DICT_HEADER, bound, src, n, c->level);
+        got = ZSTD_compressCCtx(c->cctx, h + DICT_HEADER, bound, src, n, c->dict_level);
     if (ZSTD_isError(got)) {
         opg_dict_release(d);
         return -1;
@@ -122,7 +147,7 @@ static int compress_dict(struct opg_codec *c, struct opg_buf *out)
     out->len += DICT_HEADER + got;
     out->data[out->len] = '\0';
     c->enc = d;
-    opg_dict_sample(src, n, c->level);
+    opg_dict_sample(src, n, c->dict_level);
     return 0;
 }
 

@@ -53,10 +53,11 @@ int opg_codec_encode_traces(struct opg_codec *c, const void *src, size_t n, stru
 
 /*
  * From now on, opg_codec_encode_traces writes format 0x03 with the
- * process's current dictionary (the collector's codecs; off by default).
- * The payload is then a function of the bytes and the dictionary.
+ * process's current dictionary for zstd level `level` (the collector's
+ * codecs; off by default). The payload is then a function of the bytes
+ * and the dictionary.
  */
-void opg_codec_use_dicts(struct opg_codec *c, bool on);
+void opg_codec_use_dicts(struct opg_codec *c, bool on, int level);
 /*
  * The dictionary the last opg_codec_encode_traces used (NULL: none); the
  * block's batch must carry its row (opg_batch_add_dict). Valid until the

@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     opg_codec_destroy(fresh);
     if (!dicts) {
         dicts = opg_codec_create(1);
-        opg_codec_use_dicts(dicts, true);
+        opg_codec_use_dicts(dicts, true, 1);
     }
     opg_buf_reset(&p);
     if (opg_codec_encode_traces(dicts, data, size, &p) < 0 ||

@@ -92,7 +92,7 @@ static void smaller_with_a_dictionary(void **state)
     struct opg_buf out = OPG_BUF_INIT;
 
     opg_dicts_reset();
-    opg_codec_use_dicts(enc, true);
+    opg_codec_use_dicts(enc, true, -1); /* the collector's default */
     body(&b, 1, 100);
     assert_int_equal(opg_codec_encode_traces(enc, b.data, b.len, &first), 0);
     assert_int_equal((uint8_t)first.data[0], OPG_CODEC_TRACECOLS_DICT);
@@ -146,7 +146,7 @@ static void samples_make_the_next(void **state)
     uint64_t first_dict = 0, last_dict = 0;
 
     opg_dicts_reset();
-    opg_codec_use_dicts(enc, true);
+    opg_codec_use_dicts(enc, true, 1);
     /* one block in 64 is a sample; 64 KB of them make the next dictionary */
     for (uint64_t seed = 1; seed <= 20000 && (seed < 3 || last_dict == first_dict); seed++) {
         opg_buf_reset(&b);
@@ -182,7 +182,7 @@ static void batches_carry_the_row_until_committed(void **state)
     const struct opg_dict *d;
 
     opg_dicts_reset();
-    opg_codec_use_dicts(enc, true);
+    opg_codec_use_dicts(enc, true, 1);
     body(&b, 1, 100);
     assert_int_equal(opg_codec_encode_traces(enc, b.data, b.len, &p), 0);
     assert_int_equal(opg_codec_encode_traces(enc, b.data, b.len, &p), 0);
