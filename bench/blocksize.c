@@ -20,9 +20,12 @@
 #include <time.h>
 
 #include "codec.h"
+#include "dicts.h"
 #include "opentelemetry/proto/trace/v1/trace.pb-c.h"
 
-#define LEVEL 1 /* the collector's default --zstd-level */
+#define LEVEL       1    /* the collector's default --zstd-level */
+#define BLOCK_LEVEL (-1) /* its default --zstd-block-level (format 0x03) */
+#define N_FORMATS   3
 
 struct body {
     const char *path;
@@ -74,9 +77,13 @@ static size_t count_spans(const struct body *b)
     return n;
 }
 
+static struct opg_codec *dict_codec; /* format 0x03 */
+
 static int encode(struct opg_codec *c, int format, const struct body *b, struct opg_buf *out)
 {
     opg_buf_reset(out);
+    if (format == OPG_CODEC_TRACECOLS_DICT)
+        return opg_codec_encode_traces(dict_codec, b->data, b->len, out);
     if (format == OPG_CODEC_ZSTD)
         return opg_codec_encode(c, b->data, b->len, out);
     return opg_codec_encode_traces(c, b->data, b->len, out);
@@ -134,8 +141,9 @@ static void time_once(struct opg_codec *c, int format, const struct body *bodies
 
 int main(int argc, char **argv)
 {
-    static const int formats[2] = {OPG_CODEC_ZSTD, OPG_CODEC_TRACECOLS};
-    struct result res[2] = {{0}};
+    static const int formats[N_FORMATS] = {OPG_CODEC_ZSTD, OPG_CODEC_TRACECOLS,
+                                           OPG_CODEC_TRACECOLS_DICT};
+    struct result res[N_FORMATS] = {{0}};
     struct body *bodies;
     struct opg_buf *payloads;
     struct opg_codec *c = opg_codec_create(LEVEL);
@@ -165,21 +173,24 @@ int main(int argc, char **argv)
         fprintf(stderr, "blocksize: no spans in the files\n");
         return 1;
     }
-    for (int f = 0; f < 2; f++)
+    dict_codec = opg_codec_create(LEVEL);
+    opg_codec_use_dicts(dict_codec, true, BLOCK_LEVEL);
+    for (int f = 0; f < N_FORMATS; f++)
         if (check(c, formats[f], bodies, n, &res[f]) < 0)
             return 1;
 
     /* interleaved, so that both formats see the same machine load */
     start = cpu_ns();
     while (res[0].reps < 3 || cpu_ns() - start < min_ms * 1e6)
-        for (int f = 0; f < 2; f++)
+        for (int f = 0; f < N_FORMATS; f++)
             time_once(c, formats[f], bodies, n, payloads, &res[f]);
 
     printf("workload: %zu bodies, %zu spans (%.1f spans/body), %.1f B/span of protobuf, "
-           "zstd level %d, %ld repetitions\n",
-           n, spans, (double)spans / (double)n, (double)bytes / (double)spans, LEVEL, res[0].reps);
+           "zstd level %d (0x03: %d), %ld repetitions\n",
+           n, spans, (double)spans / (double)n, (double)bytes / (double)spans, LEVEL, BLOCK_LEVEL,
+           res[0].reps);
     printf("%-6s %10s %16s %16s\n", "format", "B/span", "encode ns/span", "decode ns/span");
-    for (int f = 0; f < 2; f++) {
+    for (int f = 0; f < N_FORMATS; f++) {
         double per = (double)res[f].reps * (double)spans;
 
         printf("0x%02x   %10.2f %16.0f %16.0f", formats[f], (double)res[f].bytes / (double)spans,
@@ -191,6 +202,9 @@ int main(int argc, char **argv)
     printf("ratio 0x02/0x01: size %.3f, encode %.2f, decode %.2f\n",
            (double)res[1].bytes / (double)res[0].bytes, res[1].enc_ns / res[0].enc_ns,
            res[1].dec_ns / res[0].dec_ns);
+    printf("ratio 0x03/0x01: size %.3f, encode %.2f, decode %.2f\n",
+           (double)res[2].bytes / (double)res[0].bytes, res[2].enc_ns / res[0].enc_ns,
+           res[2].dec_ns / res[0].dec_ns);
     for (size_t i = 0; i < n; i++) {
         free(bodies[i].data);
         opg_buf_release(&payloads[i]);
@@ -198,5 +212,6 @@ int main(int argc, char **argv)
     free(bodies);
     free(payloads);
     opg_codec_destroy(c);
+    opg_codec_destroy(dict_codec);
     return 0;
 }
