@@ -92,6 +92,7 @@ struct part {
  * service, operation, kind and latency bucket. */
 struct red {
     bool used;
+    uint64_t hash; /* of the fields below, for red_slot */
     int64_t bucket_ns;
     int service;
     const char *name;
@@ -114,10 +115,12 @@ struct block {
     size_t raw_len;
     ProtobufCBinaryData services[MAX_BLOCK_SERVICES];
     int n_services;
+    /* open addressing, grown at half full: most blocks hold a few traces,
+     * and clearing a table sized for every span cost more than the spans */
     struct part *parts;
-    size_t parts_cap; /* a power of two */
+    size_t parts_cap, n_parts; /* a power of two */
     struct red *red;
-    size_t red_cap;
+    size_t red_cap, n_red;
 };
 
 /* Where one span of the request goes. */
@@ -126,26 +129,18 @@ struct span_plan {
     bool ok;
 };
 
-static size_t pow2_at_least(size_t n)
-{
-    size_t p = 16;
+#define BLOCK_TABLE_START 16
 
-    while (p < n)
-        p <<= 1;
-    return p;
-}
-
-static void block_start(struct block *k, struct opg_arena *a, int32_t day, size_t max_spans,
-                        size_t n_rs)
+static void block_start(struct block *k, struct opg_arena *a, int32_t day, size_t n_rs)
 {
     memset(k, 0, sizeof(*k));
     opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(&k->req);
     k->day = day;
     if (a) /* else the block can only be the raw body */
         k->req.resource_spans = opg_arena_alloc(a, n_rs * sizeof(*k->req.resource_spans));
-    k->parts_cap = pow2_at_least(2 * max_spans);
+    k->parts_cap = BLOCK_TABLE_START;
     k->parts = opg_xcalloc(k->parts_cap, sizeof(*k->parts));
-    k->red_cap = pow2_at_least(2 * max_spans);
+    k->red_cap = BLOCK_TABLE_START;
     k->red = opg_xcalloc(k->red_cap, sizeof(*k->red));
 }
 
@@ -168,25 +163,50 @@ static int service_index(struct block *k, ProtobufCBinaryData svc)
     return k->n_services++;
 }
 
-static struct part *part_for(struct block *k, const uint8_t id[16])
+/* The part of trace id in k->parts, or the free slot where it goes. */
+static struct part *part_slot(const struct block *k, const uint8_t id[16])
 {
     uint64_t h;
-    size_t i;
 
     memcpy(&h, id + 8, sizeof(h));
-    for (i = (size_t)h & (k->parts_cap - 1);; i = (i + 1) & (k->parts_cap - 1)) {
+    for (size_t i = (size_t)h & (k->parts_cap - 1);; i = (i + 1) & (k->parts_cap - 1)) {
         struct part *p = &k->parts[i];
-        if (!p->used) {
-            p->used = true;
-            memcpy(p->trace_id, id, 16);
-            p->start_ns = INT64_MAX;
-            p->end_ns = INT64_MIN;
-            p->root_service = -1;
-            return p;
-        }
-        if (!memcmp(p->trace_id, id, 16))
+
+        if (!p->used || !memcmp(p->trace_id, id, 16))
             return p;
     }
+}
+
+static void parts_grow(struct block *k)
+{
+    struct part *old = k->parts;
+    size_t old_cap = k->parts_cap;
+
+    k->parts_cap *= 2;
+    k->parts = opg_xcalloc(k->parts_cap, sizeof(*k->parts));
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i].used)
+            *part_slot(k, old[i].trace_id) = old[i];
+    free(old);
+}
+
+static struct part *part_for(struct block *k, const uint8_t id[16])
+{
+    struct part *p = part_slot(k, id);
+
+    if (p->used)
+        return p;
+    if ((k->n_parts + 1) * 2 > k->parts_cap) {
+        parts_grow(k);
+        p = part_slot(k, id);
+    }
+    k->n_parts++;
+    p->used = true;
+    memcpy(p->trace_id, id, 16);
+    p->start_ns = INT64_MAX;
+    p->end_ns = INT64_MIN;
+    p->root_service = -1;
+    return p;
 }
 
 static int latency_bucket(int64_t duration_ns)
@@ -197,32 +217,60 @@ static int latency_bucket(int64_t duration_ns)
     return b > 127 ? 127 : b;
 }
 
+/* The row of key in k->red, or the free slot where it goes. */
+static struct red *red_slot(const struct block *k, const struct red *key)
+{
+    for (size_t i = (size_t)key->hash & (k->red_cap - 1);; i = (i + 1) & (k->red_cap - 1)) {
+        struct red *r = &k->red[i];
+
+        if (!r->used || (r->hash == key->hash && r->bucket_ns == key->bucket_ns &&
+                         r->service == key->service && r->kind == key->kind &&
+                         r->latency_bucket == key->latency_bucket && !strcmp(r->name, key->name)))
+            return r;
+    }
+}
+
+static void red_grow(struct block *k)
+{
+    struct red *old = k->red;
+    size_t old_cap = k->red_cap;
+
+    k->red_cap *= 2;
+    k->red = opg_xcalloc(k->red_cap, sizeof(*k->red));
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i].used)
+            *red_slot(k, &old[i]) = old[i];
+    free(old);
+}
+
 static void red_add(struct block *k, int64_t start_ns, int64_t duration_ns, int service,
                     const char *name, uint64_t name_hash, int16_t kind, bool error)
 {
     int64_t bucket = start_ns / 10000000000LL * 10000000000LL;
     int16_t lb = (int16_t)latency_bucket(duration_ns);
-    uint64_t h = name_hash ^ ((uint64_t)bucket * 0x9e3779b97f4a7c15ULL) ^
-                 ((uint64_t)service << 32) ^ ((uint64_t)kind << 8) ^ (uint64_t)lb;
+    struct red key = {
+        .used = true,
+        .hash = name_hash ^ ((uint64_t)bucket * 0x9e3779b97f4a7c15ULL) ^ ((uint64_t)service << 32) ^
+                ((uint64_t)kind << 8) ^ (uint64_t)lb,
+        .bucket_ns = bucket,
+        .service = service,
+        .name = name,
+        .kind = kind,
+        .latency_bucket = lb,
+    };
+    struct red *r = red_slot(k, &key);
 
-    for (size_t i = (size_t)h & (k->red_cap - 1);; i = (i + 1) & (k->red_cap - 1)) {
-        struct red *r = &k->red[i];
-        if (!r->used) {
-            *r = (struct red){.used = true,
-                              .bucket_ns = bucket,
-                              .service = service,
-                              .name = name,
-                              .kind = kind,
-                              .latency_bucket = lb};
-        } else if (r->bucket_ns != bucket || r->service != service || r->kind != kind ||
-                   r->latency_bucket != lb || strcmp(r->name, name)) {
-            continue;
+    if (!r->used) {
+        if ((k->n_red + 1) * 2 > k->red_cap) {
+            red_grow(k);
+            r = red_slot(k, &key);
         }
-        r->calls++;
-        r->errors += error;
-        r->duration_sum += (double)duration_ns;
-        return;
+        k->n_red++;
+        *r = key;
     }
+    r->calls++;
+    r->errors += error;
+    r->duration_sum += (double)duration_ns;
 }
 
 /* What a block needs of a span: from the unpacked request or the wire scan. */
@@ -520,7 +568,7 @@ int opg_spans_encode(struct opg_batch *b, const otlp_req_t *req, struct opg_code
     struct opg_buf scratch = OPG_BUF_INIT;
     struct span_plan *plan;
     ProtobufCBinaryData *svc;
-    size_t total = 0, at, left;
+    size_t total = 0, at;
     int32_t days[OPG_MAX_DAYS_PER_BATCH];
     int n_days = 0, ret = -1;
     struct block k = {0};
@@ -565,11 +613,7 @@ int opg_spans_encode(struct opg_batch *b, const otlp_req_t *req, struct opg_code
 
     /* then the blocks of each day, in request order */
     for (int d = 0; d < n_days; d++) {
-        left = 0;
-        for (size_t x = 0; x < total; x++)
-            left += plan[x].ok && plan[x].day == days[d];
-        block_start(&k, a, days[d], left < OPG_BLOCK_MAX_SPANS ? left : OPG_BLOCK_MAX_SPANS,
-                    req->n_resource_spans);
+        block_start(&k, a, days[d], req->n_resource_spans);
         at = 0;
         for (size_t i = 0; i < req->n_resource_spans; i++) {
             const otlp_rs_t *rs = req->resource_spans[i];
@@ -585,9 +629,7 @@ int opg_spans_encode(struct opg_batch *b, const otlp_req_t *req, struct opg_code
                         if (block_flush(b, &k, codec, &scratch) < 0)
                             goto out;
                         block_release(&k);
-                        block_start(&k, a, days[d],
-                                    left < OPG_BLOCK_MAX_SPANS ? left : OPG_BLOCK_MAX_SPANS,
-                                    req->n_resource_spans);
+                        block_start(&k, a, days[d], req->n_resource_spans);
                         service = service_index(&k, svc[i]);
                     }
                     const otlp_span_t *sp = ss->spans[s];
@@ -609,7 +651,6 @@ int opg_spans_encode(struct opg_batch *b, const otlp_req_t *req, struct opg_code
                         k.raw = o->raw_body;
                         k.raw_len = o->raw_len;
                     }
-                    left--;
                 }
             }
         }
@@ -652,7 +693,7 @@ int opg_spans_encode_scan(struct opg_batch *b, const struct opg_trace_scan *sc,
     }
 
     opg_batch_day(b, sc->spans[0].start_time_unix_nano, o);
-    block_start(&k, NULL, day, sc->n_spans, sc->n_resources);
+    block_start(&k, NULL, day, sc->n_resources);
     k.raw = o->raw_body;
     k.raw_len = o->raw_len;
     for (size_t i = 0; i < sc->n_spans; i++) {
