@@ -307,7 +307,7 @@ static int note_kv(struct scanner *S, const struct kv_info *kv, bool resource)
     if (!(S->key_first[first >> 3] & (1u << (first & 7))))
         return 0;
     for (size_t i = 0; i < S->n_keys; i++)
-        if (key_is(kv, S->keys[i], S->key_len[i]))
+        if ((uint8_t)S->keys[i][0] == first && key_is(kv, S->keys[i], S->key_len[i]))
             return push_corr(S, S->keys[i], kv, resource);
     return 0;
 }
@@ -434,10 +434,11 @@ static int attribute(struct scanner *S, const struct field *f, int depth, size_t
 
 /*
  * attribute() for a span's attribute, quicker for what nearly every one is:
- * a key and a string value, every length in one byte, within the limits.
- * That is kv_usual's string case, with attribute()'s checks before it
- * (count, depth) and note_kv after it; anything else goes to attribute(),
- * which then reads it from the start.
+ * within the limits (attribute()'s checks), of kv_usual's shape, and with
+ * a key that is not a correlation key (note_kv's first test). The most
+ * common, a key and a string value, is read here; other usual ones by
+ * kv_usual; anything else goes to attribute(), which reads it from the
+ * start.
  */
 static int span_attribute(struct scanner *S, const struct field *f, int depth, size_t *count)
 {
@@ -447,29 +448,28 @@ static int span_attribute(struct scanner *S, const struct field *f, int depth, s
     uint8_t first;
     struct kv_info kv;
 
+    if (f->wt != 2 || *count >= lim->max_attrs || depth + 1 >= lim->max_depth)
+        return attribute(S, f, depth, count, KV_SPAN, NULL);
     /* p: 0a KL key 12 VL 0a SL string, VL = SL + 2 */
-    if (f->wt != 2 || *count >= lim->max_attrs || depth + 1 >= lim->max_depth || n < 6 ||
-        p[0] != 0x0a || p[1] >= 0x80 || (size_t)p[1] + 6 > n)
+    if (n >= 6 && p[0] == 0x0a && p[1] < 0x80 && (size_t)p[1] + 6 <= n &&
+        (v = p + 2 + p[1], sl = v[3], v[0] == 0x12) && v[1] < 0x80 && v[2] == 0x0a && sl < 0x80 &&
+        v[1] == sl + 2 && p[1] + 6 + sl == n && p[1] <= lim->max_len && sl <= lim->max_len) {
+        kl = p[1];
+        S->mem += align16(sizeof(otlp_kv_t)) + align16(sizeof(otlp_any_t)) + 2 * MESSAGE_SLACK +
+                  align16(kl + 1) + align16(sl + 1);
+        kv.key = p + 2;
+        kv.key_len = kl;
+        kv.has_value = true;
+        kv.vcase = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+        kv.str = v + 4;
+        kv.str_len = sl;
+    } else if (!kv_usual(S, p, n, depth + 1, &kv)) {
         return attribute(S, f, depth, count, KV_SPAN, NULL);
-    kl = p[1];
-    v = p + 2 + kl;
-    sl = v[3];
-    if (v[0] != 0x12 || v[1] >= 0x80 || v[2] != 0x0a || sl >= 0x80 || v[1] != sl + 2 ||
-        kl + 6 + sl != n || kl > lim->max_len || sl > lim->max_len)
-        return attribute(S, f, depth, count, KV_SPAN, NULL);
+    }
     ++*count;
-    S->mem += align16(sizeof(otlp_kv_t)) + align16(sizeof(otlp_any_t)) + 2 * MESSAGE_SLACK +
-              align16(kl + 1) + align16(sl + 1);
-    /* note_kv's first test, before the call: most keys are not correlation keys */
-    first = kl ? p[2] : 0;
+    first = kv.key_len ? kv.key[0] : 0;
     if (!S->n_keys || !(S->key_first[first >> 3] & (1u << (first & 7))))
         return 0;
-    kv.key = p + 2;
-    kv.key_len = kl;
-    kv.has_value = true;
-    kv.vcase = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-    kv.str = v + 4;
-    kv.str_len = sl;
     return note_kv(S, &kv, false);
 }
 
