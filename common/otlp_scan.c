@@ -746,9 +746,20 @@ static int scan_span(struct scanner *S, const uint8_t *at, const uint8_t *end, i
                 sp->end_time_unix_nano = f.v;
             break;
         case 9:
-            repeated++;
-            if (span_attribute(S, &f, depth, &count) < 0)
-                return -1;
+            /* attributes come in a run: the usual next one is read here, as
+             * next_field would, without the loop's tests */
+            for (;;) {
+                repeated++;
+                if (span_attribute(S, &f, depth, &count) < 0)
+                    return -1;
+                if (end - at < 2 || at[0] != 0x4a || at[1] >= 0x80 || at[1] > end - at - 2)
+                    break;
+                m++;
+                f.p = at + 2;
+                f.n = at[1];
+                f.enc = f.n + 1;
+                at += 2 + f.n;
+            }
             break;
         case 10:
         case 12:
