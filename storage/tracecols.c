@@ -735,8 +735,12 @@ HOT bool same_bytes(const uint8_t *p, const uint8_t *q, size_t n)
     uint64_t a, b, c, d;
     uint32_t x, y, u, v;
 
-    if (n > 32)
-        return !memcmp(p, q, n);
+    if (n > 32) {
+        /* the first bytes tell most unequal strings of a length apart (UUIDs...) */
+        memcpy(&a, p, 8);
+        memcpy(&b, q, 8);
+        return a == b && !memcmp(p + 8, q + 8, n - 8);
+    }
     if (n > 16) {
         memcpy(&a, p, 8);
         memcpy(&b, q, 8);
