@@ -146,13 +146,15 @@ enum fixed_stream {
 /*
  * A string of a column's dictionary, as stored (form STR_*: the text, or
  * its binary for UUID and HEX). For attribute keys, ctx caches the key's
- * context (0: not looked up yet).
+ * context (0: not looked up yet), and the encoder's vctl the control
+ * stream of its string values (NULL: not looked up yet).
  */
 struct dict_entry {
     const uint8_t *p;
     uint32_t len;
     uint32_t form;
     uint32_t ctx;
+    struct stream *vctl;
 };
 
 /* The key of a KeyValue: entry i of its column's dictionary. */
@@ -708,7 +710,7 @@ HOT void dict_add(struct stream *ctl, const uint8_t *p, size_t len, unsigned for
         ctl->dict_cap = ctl->dict_cap ? 2 * ctl->dict_cap : 16;
         ctl->dict = opg_xrealloc(ctl->dict, ctl->dict_cap * sizeof(*ctl->dict));
     }
-    ctl->dict[ctl->n_dict] = (struct dict_entry){p, (uint32_t)len, form, 0};
+    ctl->dict[ctl->n_dict] = (struct dict_entry){p, (uint32_t)len, form, 0, NULL};
     ctl->last = ctl->n_dict++;
 }
 
@@ -1013,15 +1015,14 @@ static __attribute__((noinline)) void enc_new_string(struct opg_tracecols *t, st
 }
 
 /*
- * Writes a string of column (ctx, field); returns where it is in the
- * column's dictionary. Columns often repeat in order (the keys of each
- * span), so the entries after and at the last one used are tried before
- * the column's find table.
+ * Writes a string of column (ctx, field), whose control stream is ctl;
+ * returns where it is in the column's dictionary. Columns often repeat in
+ * order (the keys of each span), so the entries after and at the last one
+ * used are tried before the column's find table.
  */
-HOT struct key_ref enc_string(struct opg_tracecols *t, uint32_t ctx, uint64_t field, bool pack,
-                              const uint8_t *p, size_t len)
+HOT struct key_ref enc_string_in(struct opg_tracecols *t, struct stream *ctl, uint32_t ctx,
+                                 uint64_t field, bool pack, const uint8_t *p, size_t len)
 {
-    struct stream *ctl = enc_stream(t, ctx, field, 2, R_CTL);
     uint32_t i = ctl->last + 1;
     uint64_t *slot;
 
@@ -1041,6 +1042,12 @@ HOT struct key_ref enc_string(struct opg_tracecols *t, uint32_t ctx, uint64_t fi
     ctl->last = i;
     add_varint(&ctl->buf, STR_DICT + (uint64_t)i);
     return (struct key_ref){ctl, i};
+}
+
+HOT struct key_ref enc_string(struct opg_tracecols *t, uint32_t ctx, uint64_t field, bool pack,
+                              const uint8_t *p, size_t len)
+{
+    return enc_string_in(t, enc_stream(t, ctx, field, 2, R_CTL), ctx, field, pack, p, len);
 }
 
 static void enc_trace_id(struct opg_tracecols *t, const uint8_t *p, size_t len)
@@ -1170,6 +1177,7 @@ HOT bool enc_kv(struct opg_tracecols *t, uint32_t ctx, struct opg_buf *st, const
     uint64_t klen, alen, x;
     size_t k;
     struct key_ref r;
+    struct dict_entry *e;
     uint32_t vctx;
 
     if (n < 4 || p[0] != 0x0a || !(k = get_canon(p + 1, end, &klen)) ||
@@ -1186,8 +1194,10 @@ HOT bool enc_kv(struct opg_tracecols *t, uint32_t ctx, struct opg_buf *st, const
             return false;
         add_varint(st, S_KV_STR);
         r = enc_string(t, ctx, 1, false, key, klen);
-        vctx = key_context(t, r);
-        enc_string(t, vctx, 1, true, v + 1 + k, x);
+        e = &r.ctl->dict[r.i];
+        if (!e->vctl) /* the stream is made here, as enc_string would */
+            e->vctl = enc_stream(t, key_context(t, r), 1, 2, R_CTL);
+        enc_string_in(t, e->vctl, e->ctx, 1, true, v + 1 + k, x);
         return true;
     }
     if (v[0] == 0x18) {
