@@ -37,14 +37,15 @@ static const char *span_invalid(const otlp_span_t *s)
  * each is checked against the hashes of those already added.
  */
 static void note_operation(struct opg_batch *b, const ProtobufCBinaryData *service,
-                           const char *name, size_t name_len, uint64_t name_hash, int16_t kind)
+                           uint64_t service_hash, const char *name, size_t name_len,
+                           uint64_t name_hash, int16_t kind)
 {
     struct opg_buf *r;
     uint64_t h;
     char key[8];
 
     memcpy(key, &kind, sizeof(kind));
-    h = opg_hash64(service->data, service->len) ^ (name_hash * 31) ^ opg_hash64(key, sizeof(kind));
+    h = service_hash ^ (name_hash * 31) ^ opg_hash64(key, sizeof(kind));
     for (size_t i = 0; i < b->n_ops; i++)
         if (b->ops[i] == h)
             return;
@@ -114,6 +115,7 @@ struct block {
     const uint8_t *raw;  /* the block is the whole request: these bytes are it */
     size_t raw_len;
     ProtobufCBinaryData services[MAX_BLOCK_SERVICES];
+    uint64_t service_hash[MAX_BLOCK_SERVICES]; /* opg_hash64 of each, for note_operation */
     int n_services;
     /* open addressing, grown at half full: most blocks hold a few traces,
      * and clearing a table sized for every span cost more than the spans */
@@ -160,6 +162,7 @@ static int service_index(struct block *k, ProtobufCBinaryData svc)
     if (k->n_services == MAX_BLOCK_SERVICES)
         return -1;
     k->services[k->n_services] = svc;
+    k->service_hash[k->n_services] = opg_hash64(svc.data, svc.len);
     return k->n_services++;
 }
 
@@ -357,7 +360,7 @@ static void block_add(struct opg_batch *b, struct block *k, const struct span_fi
         red_add(k, (int64_t)start, duration, service, name, name_hash, kind, f->code == 2);
     opg_batch_add_part_correlations(b, o, f->attrs, f->n_attrs, f->res, f->trace_id, (int64_t)start,
                                     k->day, &p->corr);
-    note_operation(b, &svc, name, name_len, name_hash, kind);
+    note_operation(b, &svc, k->service_hash[service], name, name_len, name_hash, kind);
     b->n_items++;
 }
 
