@@ -189,8 +189,8 @@ static int next_field_slow(const uint8_t **pat, const uint8_t *end, struct field
 
 /*
  * Returns 1 with the next field in f, 0 at end, -1 to decline. Inline for
- * what nearly every field is: a one-byte tag, and a one-byte length or a
- * fixed64 or a one-byte varint after it.
+ * what nearly every field is: a one-byte tag, and a one- or two-byte length
+ * or a fixed64 or a one-byte varint after it.
  */
 static inline int next_field(const uint8_t **pat, const uint8_t *end, struct field *f)
 {
@@ -211,6 +211,16 @@ static inline int next_field(const uint8_t **pat, const uint8_t *end, struct fie
             f->n = n;
             f->enc = n + 1;
             *pat = at + 2 + n;
+            return 1;
+        }
+        if (f->wt == 2 && end - at >= 3 && at[2] < 0x80) { /* a span's length, mostly */
+            size_t n = (size_t)(at[1] & 0x7f) | (size_t)at[2] << 7;
+            if (n > (size_t)(end - at - 3))
+                return -1;
+            f->p = at + 3;
+            f->n = n;
+            f->enc = n + 2;
+            *pat = at + 3 + n;
             return 1;
         }
         if (f->wt == 0 && at[1] < 0x80) {
@@ -455,17 +465,22 @@ static int span_attribute(struct scanner *S, const struct field *f, int depth, s
         (v = p + 2 + p[1], sl = v[3], v[0] == 0x12) && v[1] < 0x80 && v[2] == 0x0a && sl < 0x80 &&
         v[1] == sl + 2 && p[1] + 6 + sl == n && p[1] <= lim->max_len && sl <= lim->max_len) {
         kl = p[1];
+        ++*count;
         S->mem += align16(sizeof(otlp_kv_t)) + align16(sizeof(otlp_any_t)) + 2 * MESSAGE_SLACK +
                   align16(kl + 1) + align16(sl + 1);
+        first = kl ? p[2] : 0;
+        if (!S->n_keys || !(S->key_first[first >> 3] & (1u << (first & 7))))
+            return 0;
         kv.key = p + 2;
         kv.key_len = kl;
         kv.has_value = true;
         kv.vcase = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
         kv.str = v + 4;
         kv.str_len = sl;
-    } else if (!kv_usual(S, p, n, depth + 1, &kv)) {
-        return attribute(S, f, depth, count, KV_SPAN, NULL);
+        return note_kv(S, &kv, false);
     }
+    if (!kv_usual(S, p, n, depth + 1, &kv))
+        return attribute(S, f, depth, count, KV_SPAN, NULL);
     ++*count;
     first = kv.key_len ? kv.key[0] : 0;
     if (!S->n_keys || !(S->key_first[first >> 3] & (1u << (first & 7))))
