@@ -198,6 +198,18 @@ struct table {
     uint32_t gen;
 };
 
+/*
+ * An attribute of the usual shape with a string value (S_KV_STR) met
+ * before in this call: its bytes and context, and where its key and value
+ * are in their columns' dictionaries.
+ */
+struct kv_seen {
+    const uint8_t *p;
+    uint32_t n, ctx, hash;
+    uint32_t ki, vi;
+    struct stream *kctl, *vctl;
+};
+
 /* An encoder's parent ID, coded once all span IDs are known. */
 struct parent {
     uint64_t at; /* span IDs seen before it */
@@ -242,6 +254,10 @@ struct opg_tracecols {
     uint8_t digits[256][2]; /* a byte in lowercase hex */
     uint64_t *sids;         /* encoder: span IDs by hash, slots as in a column's find table */
     size_t sids_cap;
+    struct kv_seen *kvs; /* encoder: this call's S_KV_STR attributes, see enc_kv */
+    size_t n_kvs, kvs_cap;
+    uint64_t *kv_find; /* encoder: their indexes by hash, slots as in a column's find table */
+    size_t kv_find_cap;
     uint32_t n_keyed;
 
     /* per block */
@@ -454,9 +470,12 @@ static void reset(struct opg_tracecols *t)
                 memset(t->s[i]->find, 0, t->s[i]->find_cap * sizeof(*t->s[i]->find));
         if (t->sids)
             memset(t->sids, 0, t->sids_cap * sizeof(*t->sids));
+        if (t->kv_find)
+            memset(t->kv_find, 0, t->kv_find_cap * sizeof(*t->kv_find));
         t->gen = 1;
     }
     t->n_keyed = 0;
+    t->n_kvs = 0;
     t->have_trace_id = false;
     t->start = 0;
     t->n_sid = 0;
@@ -500,6 +519,8 @@ void opg_tracecols_destroy(struct opg_tracecols *t)
     table_release(&t->streams);
     table_release(&t->keys);
     free(t->sids);
+    free(t->kvs);
+    free(t->kv_find);
     free(t->parents);
     for (size_t i = 0; i < C_KEYED + MAX_KEYED; i++)
         free(t->cache[i]);
@@ -1164,21 +1185,75 @@ HOT size_t get_canon(const uint8_t *p, const uint8_t *end, uint64_t *v)
     return canon ? k : 0;
 }
 
+/* The slot of KeyValue p[0..n) of context ctx in t->kv_find (an empty one: not seen yet). */
+HOT uint64_t *kv_slot(const struct opg_tracecols *t, uint32_t h, uint32_t ctx, const uint8_t *p,
+                      size_t n)
+{
+    size_t mask = t->kv_find_cap - 1;
+
+    for (size_t j = h & mask;; j = (j + 1) & mask) {
+        uint64_t *e = &t->kv_find[j];
+        const struct kv_seen *kv = &t->kvs[(uint32_t)*e];
+
+        if (*e >> 32 != t->gen ||
+            (kv->hash == h && kv->ctx == ctx && kv->n == n && same_bytes(kv->p, p, n)))
+            return e;
+    }
+}
+
+/* Room for one more entry in t->kvs and t->kv_find. */
+static void kv_room(struct opg_tracecols *t)
+{
+    if (t->n_kvs == t->kvs_cap) {
+        t->kvs_cap = t->kvs_cap ? 2 * t->kvs_cap : 64;
+        t->kvs = opg_xrealloc(t->kvs, t->kvs_cap * sizeof(*t->kvs));
+    }
+    if (2 * (t->n_kvs + 1) > t->kv_find_cap) {
+        t->kv_find_cap = t->kv_find_cap ? 2 * t->kv_find_cap : 128;
+        free(t->kv_find);
+        t->kv_find = opg_xcalloc(t->kv_find_cap, sizeof(*t->kv_find));
+        for (uint32_t i = 0; i < t->n_kvs; i++) {
+            const struct kv_seen *kv = &t->kvs[i];
+
+            *kv_slot(t, kv->hash, kv->ctx, kv->p, kv->n) = (uint64_t)t->gen << 32 | i;
+        }
+    }
+}
+
 /*
  * The KeyValue p[0..n) in KeyValue context ctx, when it has the usual
  * shape (see S_KV_STR): its structure entry in st, of the enclosing
  * message, the key and the value in their columns. Returns false, having
  * written nothing, for other shapes.
+ *
+ * Most attributes of a request repeat one met before (the same key and
+ * value): those of a string value are remembered whole, and a repeat
+ * writes the same dictionary references as enc_string would, without
+ * reading the KeyValue again or looking up its key and value.
  */
 HOT bool enc_kv(struct opg_tracecols *t, uint32_t ctx, struct opg_buf *st, const uint8_t *p,
                 size_t n)
 {
-    const uint8_t *end = p + n, *key, *v;
+    const uint8_t *end = p + n, *key, *v, *kv_p = p;
     uint64_t klen, alen, x;
     size_t k;
-    struct key_ref r;
+    struct key_ref r, vr;
     struct dict_entry *e;
-    uint32_t vctx;
+    struct kv_seen *seen;
+    uint32_t vctx, h = hash_str(p, n) ^ ctx;
+    uint64_t *slot;
+
+    kv_room(t);
+    slot = kv_slot(t, h, ctx, p, n);
+    if (*slot >> 32 == t->gen) {
+        seen = &t->kvs[(uint32_t)*slot];
+        add_varint(st, S_KV_STR);
+        seen->kctl->last = seen->ki;
+        add_varint(&seen->kctl->buf, STR_DICT + (uint64_t)seen->ki);
+        seen->vctl->last = seen->vi;
+        add_varint(&seen->vctl->buf, STR_DICT + (uint64_t)seen->vi);
+        return true;
+    }
 
     if (n < 4 || p[0] != 0x0a || !(k = get_canon(p + 1, end, &klen)) ||
         klen > (uint64_t)(end - p - 1 - (ptrdiff_t)k))
@@ -1197,7 +1272,9 @@ HOT bool enc_kv(struct opg_tracecols *t, uint32_t ctx, struct opg_buf *st, const
         e = &r.ctl->dict[r.i];
         if (!e->vctl) /* the stream is made here, as enc_string would */
             e->vctl = enc_stream(t, key_context(t, r), 1, 2, R_CTL);
-        enc_string_in(t, e->vctl, e->ctx, 1, true, v + 1 + k, x);
+        vr = enc_string_in(t, e->vctl, e->ctx, 1, true, v + 1 + k, x);
+        *slot = (uint64_t)t->gen << 32 | t->n_kvs;
+        t->kvs[t->n_kvs++] = (struct kv_seen){kv_p, (uint32_t)n, ctx, h, r.i, vr.i, r.ctl, vr.ctl};
         return true;
     }
     if (v[0] == 0x18) {
