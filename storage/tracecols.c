@@ -800,22 +800,49 @@ HOT bool dict_is(const struct stream *ctl, uint32_t i, const uint8_t *p, size_t 
     return i < ctl->n_dict && ctl->dict[i].len == len && same_bytes(ctl->dict[i].p, p, len);
 }
 
-/* A hash of p[0..n) for a column's find table. */
+/* The 128-bit product of a and b, its halves xored (wyhash's "mum"). */
+HOT uint64_t mum(uint64_t a, uint64_t b)
+{
+#ifdef __SIZEOF_INT128__
+    unsigned __int128 r = (unsigned __int128)a * b;
+
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+#else
+    uint64_t ha = a >> 32, hb = b >> 32, la = (uint32_t)a, lb = (uint32_t)b;
+    uint64_t hi, lo, rh = ha * hb, rm0 = ha * lb, rm1 = hb * la, rl = la * lb;
+    uint64_t t = rl + (rm0 << 32), c = t < rl;
+
+    lo = t + (rm1 << 32);
+    c += lo < t;
+    hi = rh + (rm0 >> 32) + (rm1 >> 32) + c;
+    return lo ^ hi;
+#endif
+}
+
+/*
+ * A hash of p[0..n) for the find tables (a column's, the attributes'):
+ * 16 bytes per multiply, for attributes of some 40 bytes are hashed whole.
+ */
 HOT uint32_t hash_str(const uint8_t *p, size_t n)
 {
-    uint64_t h = (n + 1) * 0x9e3779b97f4a7c15ull, a = 0, b = 0, c = 0;
+    const uint64_t k1 = 0xa0761d6478bd642full, k2 = 0xe7037ed1a0b428dbull;
+    uint64_t h = n * 0x9e3779b97f4a7c15ull, a = 0, b = 0;
     uint32_t x, y;
 
-    for (; n > 24; p += 8, n -= 8) {
-        memcpy(&a, p, 8);
-        h = (h ^ a) * 0xff51afd7ed558ccdull;
-        h ^= h >> 32;
-    }
-    if (n >= 8) {
+    if (n > 16) {
+        const uint8_t *last = p + n - 16;
+
+        for (; p < last; p += 16) {
+            memcpy(&a, p, 8);
+            memcpy(&b, p + 8, 8);
+            h = mum(a ^ k1, b ^ h);
+        }
+        /* the last 16 bytes, some hashed already */
+        memcpy(&a, last, 8);
+        memcpy(&b, last + 8, 8);
+    } else if (n >= 8) {
         memcpy(&a, p, 8);
         memcpy(&b, p + n - 8, 8);
-        if (n > 16)
-            memcpy(&c, p + 8, 8);
     } else if (n >= 4) {
         memcpy(&x, p, 4);
         memcpy(&y, p + n - 4, 4);
@@ -824,10 +851,8 @@ HOT uint32_t hash_str(const uint8_t *p, size_t n)
     } else if (n) {
         a = (uint64_t)p[0] << 16 | (uint64_t)p[n / 2] << 8 | p[n - 1];
     }
-    a = (a ^ h) * 0x9e3779b97f4a7c15ull;
-    b = (b ^ a >> 29) * 0xff51afd7ed558ccdull;
-    c = (c ^ b >> 31 ^ n) * 0xc4ceb9fe1a85ec53ull;
-    return (uint32_t)((a ^ b ^ c) >> 32);
+    h = mum(a ^ k1, b ^ h ^ k2);
+    return (uint32_t)(h ^ h >> 32);
 }
 
 /* The slot of p[0..len) in ctl's find table (an empty one: not in yet). */
