@@ -1218,10 +1218,12 @@ HOT uint64_t *kv_slot(const struct opg_tracecols *t, uint32_t h, uint32_t ctx, c
 
     for (size_t j = h & mask;; j = (j + 1) & mask) {
         uint64_t *e = &t->kv_find[j];
-        const struct kv_seen *kv = &t->kvs[(uint32_t)*e];
+        const struct kv_seen *kv;
 
-        if (*e >> 32 != t->gen ||
-            (kv->hash == h && kv->ctx == ctx && kv->n == n && same_bytes(kv->p, p, n)))
+        if (*e >> 32 != t->gen)
+            return e;
+        kv = &t->kvs[(uint32_t)*e];
+        if (kv->hash == h && kv->ctx == ctx && kv->n == n && same_bytes(kv->p, p, n))
             return e;
     }
 }
