@@ -189,8 +189,8 @@ static int next_field_slow(const uint8_t **pat, const uint8_t *end, struct field
 
 /*
  * Returns 1 with the next field in f, 0 at end, -1 to decline. Inline for
- * what nearly every field is: a one-byte tag, and a one-byte length or a
- * fixed64 or a one-byte varint after it.
+ * what nearly every field is: a one-byte tag, and a one- or two-byte length
+ * or a fixed64 or a one-byte varint after it.
  */
 static inline int next_field(const uint8_t **pat, const uint8_t *end, struct field *f)
 {
@@ -211,6 +211,16 @@ static inline int next_field(const uint8_t **pat, const uint8_t *end, struct fie
             f->n = n;
             f->enc = n + 1;
             *pat = at + 2 + n;
+            return 1;
+        }
+        if (f->wt == 2 && end - at >= 3 && at[2] < 0x80) { /* a span's length, mostly */
+            size_t n = (size_t)(at[1] & 0x7f) | (size_t)at[2] << 7;
+            if (n > (size_t)(end - at - 3))
+                return -1;
+            f->p = at + 3;
+            f->n = n;
+            f->enc = n + 2;
+            *pat = at + 3 + n;
             return 1;
         }
         if (f->wt == 0 && at[1] < 0x80) {
@@ -307,7 +317,7 @@ static int note_kv(struct scanner *S, const struct kv_info *kv, bool resource)
     if (!(S->key_first[first >> 3] & (1u << (first & 7))))
         return 0;
     for (size_t i = 0; i < S->n_keys; i++)
-        if (key_is(kv, S->keys[i], S->key_len[i]))
+        if ((uint8_t)S->keys[i][0] == first && key_is(kv, S->keys[i], S->key_len[i]))
             return push_corr(S, S->keys[i], kv, resource);
     return 0;
 }
@@ -430,6 +440,52 @@ static int attribute(struct scanner *S, const struct field *f, int depth, size_t
         res->service.len = kv.str_len;
     }
     return 0;
+}
+
+/*
+ * attribute() for a span's attribute, quicker for what nearly every one is:
+ * within the limits (attribute()'s checks), of kv_usual's shape, and with
+ * a key that is not a correlation key (note_kv's first test). The most
+ * common, a key and a string value, is read here; other usual ones by
+ * kv_usual; anything else goes to attribute(), which reads it from the
+ * start.
+ */
+static int span_attribute(struct scanner *S, const struct field *f, int depth, size_t *count)
+{
+    const struct opg_scan_limits *lim = S->lim;
+    const uint8_t *p = f->p, *v;
+    size_t n = f->n, kl, sl;
+    uint8_t first;
+    struct kv_info kv;
+
+    if (f->wt != 2 || *count >= lim->max_attrs || depth + 1 >= lim->max_depth)
+        return attribute(S, f, depth, count, KV_SPAN, NULL);
+    /* p: 0a KL key 12 VL 0a SL string, VL = SL + 2 */
+    if (n >= 6 && p[0] == 0x0a && p[1] < 0x80 && (size_t)p[1] + 6 <= n &&
+        (v = p + 2 + p[1], sl = v[3], v[0] == 0x12) && v[1] < 0x80 && v[2] == 0x0a && sl < 0x80 &&
+        v[1] == sl + 2 && p[1] + 6 + sl == n && p[1] <= lim->max_len && sl <= lim->max_len) {
+        kl = p[1];
+        ++*count;
+        S->mem += align16(sizeof(otlp_kv_t)) + align16(sizeof(otlp_any_t)) + 2 * MESSAGE_SLACK +
+                  align16(kl + 1) + align16(sl + 1);
+        first = kl ? p[2] : 0;
+        if (!S->n_keys || !(S->key_first[first >> 3] & (1u << (first & 7))))
+            return 0;
+        kv.key = p + 2;
+        kv.key_len = kl;
+        kv.has_value = true;
+        kv.vcase = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+        kv.str = v + 4;
+        kv.str_len = sl;
+        return note_kv(S, &kv, false);
+    }
+    if (!kv_usual(S, p, n, depth + 1, &kv))
+        return attribute(S, f, depth, count, KV_SPAN, NULL);
+    ++*count;
+    first = kv.key_len ? kv.key[0] : 0;
+    if (!S->n_keys || !(S->key_first[first >> 3] & (1u << (first & 7))))
+        return 0;
+    return note_kv(S, &kv, false);
 }
 
 static int scan_array(struct scanner *S, const uint8_t *at, const uint8_t *end, int depth)
@@ -631,6 +687,9 @@ static int scan_status(struct scanner *S, const uint8_t *at, const uint8_t *end,
     return r;
 }
 
+/* The span's fields that are not repeated: all of 1 to 16 but 9, 11 and 13. */
+#define SPAN_SINGULAR 0x1d5feu
+
 static int scan_span(struct scanner *S, const uint8_t *at, const uint8_t *end, int depth,
                      uint32_t resource)
 {
@@ -652,10 +711,12 @@ static int scan_span(struct scanner *S, const uint8_t *at, const uint8_t *end, i
     sp->corr_at = (uint32_t)S->out->n_span_corr;
     while ((r = next_field(&at, end, &f)) > 0) {
         m++;
-        if (f.num >= 1 && f.num <= 16 && f.num != 9 && f.num != 11 && f.num != 13) {
-            if (seen & (1u << f.num))
+        if (f.num <= 16) {
+            uint32_t bit = 1u << f.num & SPAN_SINGULAR;
+
+            if (seen & bit)
                 return -1; /* the last would win: not worth following */
-            seen |= 1u << f.num;
+            seen |= bit;
         }
         switch (f.num) {
         case 1:
@@ -700,9 +761,20 @@ static int scan_span(struct scanner *S, const uint8_t *at, const uint8_t *end, i
                 sp->end_time_unix_nano = f.v;
             break;
         case 9:
-            repeated++;
-            if (attribute(S, &f, depth, &count, KV_SPAN, NULL) < 0)
-                return -1;
+            /* attributes come in a run: the usual next one is read here, as
+             * next_field would, without the loop's tests */
+            for (;;) {
+                repeated++;
+                if (span_attribute(S, &f, depth, &count) < 0)
+                    return -1;
+                if (end - at < 2 || at[0] != 0x4a || at[1] >= 0x80 || at[1] > end - at - 2)
+                    break;
+                m++;
+                f.p = at + 2;
+                f.n = at[1];
+                f.enc = f.n + 1;
+                at += 2 + f.n;
+            }
             break;
         case 10:
         case 12:

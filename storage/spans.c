@@ -38,14 +38,15 @@ static const char *span_invalid(const otlp_span_t *s)
  * each is checked against the hashes of those already added.
  */
 static void note_operation(struct opg_batch *b, const ProtobufCBinaryData *service,
-                           const char *name, size_t name_len, uint64_t name_hash, int16_t kind)
+                           uint64_t service_hash, const char *name, size_t name_len,
+                           uint64_t name_hash, int16_t kind)
 {
     struct opg_buf *r;
     uint64_t h;
     char key[8];
 
     memcpy(key, &kind, sizeof(kind));
-    h = opg_hash64(service->data, service->len) ^ (name_hash * 31) ^ opg_hash64(key, sizeof(kind));
+    h = service_hash ^ (name_hash * 31) ^ opg_hash64(key, sizeof(kind));
     for (size_t i = 0; i < b->n_ops; i++)
         if (b->ops[i] == h)
             return;
@@ -93,6 +94,7 @@ struct part {
  * service, operation, kind and latency bucket. */
 struct red {
     bool used;
+    uint64_t hash; /* of the fields below, for red_slot */
     int64_t bucket_ns;
     int service;
     const char *name;
@@ -114,11 +116,14 @@ struct block {
     const uint8_t *raw;  /* the block is the whole request: these bytes are it */
     size_t raw_len;
     ProtobufCBinaryData services[MAX_BLOCK_SERVICES];
+    uint64_t service_hash[MAX_BLOCK_SERVICES]; /* opg_hash64 of each, for note_operation */
     int n_services;
+    /* open addressing, grown at half full: most blocks hold a few traces,
+     * and clearing a table sized for every span cost more than the spans */
     struct part *parts;
-    size_t parts_cap; /* a power of two */
+    size_t parts_cap, n_parts; /* a power of two */
     struct red *red;
-    size_t red_cap;
+    size_t red_cap, n_red;
 };
 
 /* Where one span of the request goes. */
@@ -127,26 +132,18 @@ struct span_plan {
     bool ok;
 };
 
-static size_t pow2_at_least(size_t n)
-{
-    size_t p = 16;
+#define BLOCK_TABLE_START 16
 
-    while (p < n)
-        p <<= 1;
-    return p;
-}
-
-static void block_start(struct block *k, struct opg_arena *a, int32_t day, size_t max_spans,
-                        size_t n_rs)
+static void block_start(struct block *k, struct opg_arena *a, int32_t day, size_t n_rs)
 {
     memset(k, 0, sizeof(*k));
     opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(&k->req);
     k->day = day;
     if (a) /* else the block can only be the raw body */
         k->req.resource_spans = opg_arena_alloc(a, n_rs * sizeof(*k->req.resource_spans));
-    k->parts_cap = pow2_at_least(2 * max_spans);
+    k->parts_cap = BLOCK_TABLE_START;
     k->parts = opg_xcalloc(k->parts_cap, sizeof(*k->parts));
-    k->red_cap = pow2_at_least(2 * max_spans);
+    k->red_cap = BLOCK_TABLE_START;
     k->red = opg_xcalloc(k->red_cap, sizeof(*k->red));
 }
 
@@ -166,28 +163,54 @@ static int service_index(struct block *k, ProtobufCBinaryData svc)
     if (k->n_services == MAX_BLOCK_SERVICES)
         return -1;
     k->services[k->n_services] = svc;
+    k->service_hash[k->n_services] = opg_hash64(svc.data, svc.len);
     return k->n_services++;
+}
+
+/* The part of trace id in k->parts, or the free slot where it goes. */
+static struct part *part_slot(const struct block *k, const uint8_t id[16])
+{
+    uint64_t h;
+
+    memcpy(&h, id + 8, sizeof(h));
+    for (size_t i = (size_t)h & (k->parts_cap - 1);; i = (i + 1) & (k->parts_cap - 1)) {
+        struct part *p = &k->parts[i];
+
+        if (!p->used || !memcmp(p->trace_id, id, 16))
+            return p;
+    }
+}
+
+static void parts_grow(struct block *k)
+{
+    struct part *old = k->parts;
+    size_t old_cap = k->parts_cap;
+
+    k->parts_cap *= 2;
+    k->parts = opg_xcalloc(k->parts_cap, sizeof(*k->parts));
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i].used)
+            *part_slot(k, old[i].trace_id) = old[i];
+    free(old);
 }
 
 static struct part *part_for(struct block *k, const uint8_t id[16])
 {
-    uint64_t h;
-    size_t i;
+    struct part *p = part_slot(k, id);
 
-    memcpy(&h, id + 8, sizeof(h));
-    for (i = (size_t)h & (k->parts_cap - 1);; i = (i + 1) & (k->parts_cap - 1)) {
-        struct part *p = &k->parts[i];
-        if (!p->used) {
-            p->used = true;
-            memcpy(p->trace_id, id, 16);
-            p->start_ns = INT64_MAX;
-            p->end_ns = INT64_MIN;
-            p->root_service = -1;
-            return p;
-        }
-        if (!memcmp(p->trace_id, id, 16))
-            return p;
+    if (p->used)
+        return p;
+    if ((k->n_parts + 1) * 2 > k->parts_cap) {
+        parts_grow(k);
+        p = part_slot(k, id);
     }
+    k->n_parts++;
+    p->used = true;
+    memcpy(p->trace_id, id, 16);
+    p->start_ns = INT64_MAX;
+    p->end_ns = INT64_MIN;
+    p->root_service = -1;
+    return p;
 }
 
 static int latency_bucket(int64_t duration_ns)
@@ -198,32 +221,60 @@ static int latency_bucket(int64_t duration_ns)
     return b > 127 ? 127 : b;
 }
 
+/* The row of key in k->red, or the free slot where it goes. */
+static struct red *red_slot(const struct block *k, const struct red *key)
+{
+    for (size_t i = (size_t)key->hash & (k->red_cap - 1);; i = (i + 1) & (k->red_cap - 1)) {
+        struct red *r = &k->red[i];
+
+        if (!r->used || (r->hash == key->hash && r->bucket_ns == key->bucket_ns &&
+                         r->service == key->service && r->kind == key->kind &&
+                         r->latency_bucket == key->latency_bucket && !strcmp(r->name, key->name)))
+            return r;
+    }
+}
+
+static void red_grow(struct block *k)
+{
+    struct red *old = k->red;
+    size_t old_cap = k->red_cap;
+
+    k->red_cap *= 2;
+    k->red = opg_xcalloc(k->red_cap, sizeof(*k->red));
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i].used)
+            *red_slot(k, &old[i]) = old[i];
+    free(old);
+}
+
 static void red_add(struct block *k, int64_t start_ns, int64_t duration_ns, int service,
                     const char *name, uint64_t name_hash, int16_t kind, bool error)
 {
     int64_t bucket = start_ns / 10000000000LL * 10000000000LL;
     int16_t lb = (int16_t)latency_bucket(duration_ns);
-    uint64_t h = name_hash ^ ((uint64_t)bucket * 0x9e3779b97f4a7c15ULL) ^
-                 ((uint64_t)service << 32) ^ ((uint64_t)kind << 8) ^ (uint64_t)lb;
+    struct red key = {
+        .used = true,
+        .hash = name_hash ^ ((uint64_t)bucket * 0x9e3779b97f4a7c15ULL) ^ ((uint64_t)service << 32) ^
+                ((uint64_t)kind << 8) ^ (uint64_t)lb,
+        .bucket_ns = bucket,
+        .service = service,
+        .name = name,
+        .kind = kind,
+        .latency_bucket = lb,
+    };
+    struct red *r = red_slot(k, &key);
 
-    for (size_t i = (size_t)h & (k->red_cap - 1);; i = (i + 1) & (k->red_cap - 1)) {
-        struct red *r = &k->red[i];
-        if (!r->used) {
-            *r = (struct red){.used = true,
-                              .bucket_ns = bucket,
-                              .service = service,
-                              .name = name,
-                              .kind = kind,
-                              .latency_bucket = lb};
-        } else if (r->bucket_ns != bucket || r->service != service || r->kind != kind ||
-                   r->latency_bucket != lb || strcmp(r->name, name)) {
-            continue;
+    if (!r->used) {
+        if ((k->n_red + 1) * 2 > k->red_cap) {
+            red_grow(k);
+            r = red_slot(k, &key);
         }
-        r->calls++;
-        r->errors += error;
-        r->duration_sum += (double)duration_ns;
-        return;
+        k->n_red++;
+        *r = key;
     }
+    r->calls++;
+    r->errors += error;
+    r->duration_sum += (double)duration_ns;
 }
 
 /* What a block needs of a span: from the unpacked request or the wire scan. */
@@ -310,7 +361,7 @@ static void block_add(struct opg_batch *b, struct block *k, const struct span_fi
         red_add(k, (int64_t)start, duration, service, name, name_hash, kind, f->code == 2);
     opg_batch_add_part_correlations(b, o, f->attrs, f->n_attrs, f->res, f->trace_id, (int64_t)start,
                                     k->day, &p->corr);
-    note_operation(b, &svc, name, name_len, name_hash, kind);
+    note_operation(b, &svc, k->service_hash[service], name, name_len, name_hash, kind);
     b->n_items++;
 }
 
@@ -350,6 +401,75 @@ static int cmp_service(const void *a, const void *b)
     return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
+/* The 128-bit product of a and b, its halves xored (wyhash's "mum"). */
+static uint64_t mum(uint64_t a, uint64_t b)
+{
+#ifdef __SIZEOF_INT128__
+    unsigned __int128 r = (unsigned __int128)a * b;
+
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+#else
+    uint64_t ha = a >> 32, hb = b >> 32, la = (uint32_t)a, lb = (uint32_t)b;
+    uint64_t hi, lo, rh = ha * hb, rm0 = ha * lb, rm1 = hb * la, rl = la * lb;
+    uint64_t t = rl + (rm0 << 32), c = t < rl;
+
+    lo = t + (rm1 << 32);
+    c += lo < t;
+    hi = rh + (rm0 >> 32) + (rm1 >> 32) + c;
+    return lo ^ hi;
+#endif
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+    uint64_t v;
+
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static const uint64_t block_id_keys[5] = {0xa0761d6478bd642fULL, 0xe7037ed1a0b428dbULL,
+                                          0x8ebc6af09c88c6e3ULL, 0x589965cc75374cc3ULL,
+                                          0x1d8e4e27c47d124fULL};
+
+/* One 64-byte stripe into the four lanes s[0..4), 16 bytes each. */
+static inline void block_id_stripe(uint64_t s[4], const uint8_t *p)
+{
+    const uint64_t *k = block_id_keys;
+
+    s[0] = mum(rd64(p) ^ k[0], rd64(p + 8) ^ s[0]);
+    s[1] = mum(rd64(p + 16) ^ k[1], rd64(p + 24) ^ s[1]);
+    s[2] = mum(rd64(p + 32) ^ k[2], rd64(p + 40) ^ s[2]);
+    s[3] = mum(rd64(p + 48) ^ k[3], rd64(p + 56) ^ s[3]);
+}
+
+/*
+ * A block's ID: a 64-bit hash of its bytes (the whole request body, most
+ * often). IDs only tell a retried request from new data, and the writer
+ * compares payloads when two blocks share one, so it does not need
+ * opg_hash64_wide's stability (stored correlation hashes depend on that
+ * one); it needs speed, as it reads every byte of every request. Four
+ * independent lanes each fold 16 bytes per 64x64->128-bit multiply, so
+ * that the CPU overlaps their multiplies where one serial chain would wait
+ * on each.
+ */
+static uint64_t block_id(const uint8_t *p, size_t n)
+{
+    const uint64_t *k = block_id_keys;
+    uint64_t s[4] = {k[0], k[1], k[2], k[3]};
+    uint8_t tail[64] = {0};
+    size_t i = 0;
+
+    for (; n - i >= 64; i += 64)
+        block_id_stripe(s, p + i);
+    /* the last bytes, zero-padded to a stripe; the length tells the padding apart */
+    if (n > i) {
+        memcpy(tail, p + i, n - i);
+        block_id_stripe(s, tail);
+    }
+    return mum(mum(s[0] ^ k[4], s[1] ^ n) ^ k[0], mum(s[2] ^ k[4], s[3] ^ k[1]) ^ n);
+}
+
 /* Packs, hashes and compresses block k and adds its rows. */
 static int block_flush(struct opg_batch *b, struct block *k, struct opg_codec *codec,
                        struct opg_buf *scratch)
@@ -375,7 +495,7 @@ static int block_flush(struct opg_batch *b, struct block *k, struct opg_codec *c
     } else {
         n = k->raw_len;
     }
-    id = (int64_t)opg_hash64_wide(packed, n);
+    id = (int64_t)block_id(packed, n);
 
     r = opg_batch_row(b, OPG_STREAM_BLOCKS, 4);
     opg_copy_int8(r, id);
@@ -453,7 +573,7 @@ int opg_spans_encode(struct opg_batch *b, const otlp_req_t *req, struct opg_code
     struct opg_buf scratch = OPG_BUF_INIT;
     struct span_plan *plan;
     ProtobufCBinaryData *svc;
-    size_t total = 0, at, left;
+    size_t total = 0, at;
     int32_t days[OPG_MAX_DAYS_PER_BATCH];
     int n_days = 0, ret = -1;
     struct block k = {0};
@@ -498,11 +618,7 @@ int opg_spans_encode(struct opg_batch *b, const otlp_req_t *req, struct opg_code
 
     /* then the blocks of each day, in request order */
     for (int d = 0; d < n_days; d++) {
-        left = 0;
-        for (size_t x = 0; x < total; x++)
-            left += plan[x].ok && plan[x].day == days[d];
-        block_start(&k, a, days[d], left < OPG_BLOCK_MAX_SPANS ? left : OPG_BLOCK_MAX_SPANS,
-                    req->n_resource_spans);
+        block_start(&k, a, days[d], req->n_resource_spans);
         at = 0;
         for (size_t i = 0; i < req->n_resource_spans; i++) {
             const otlp_rs_t *rs = req->resource_spans[i];
@@ -518,9 +634,7 @@ int opg_spans_encode(struct opg_batch *b, const otlp_req_t *req, struct opg_code
                         if (block_flush(b, &k, codec, &scratch) < 0)
                             goto out;
                         block_release(&k);
-                        block_start(&k, a, days[d],
-                                    left < OPG_BLOCK_MAX_SPANS ? left : OPG_BLOCK_MAX_SPANS,
-                                    req->n_resource_spans);
+                        block_start(&k, a, days[d], req->n_resource_spans);
                         service = service_index(&k, svc[i]);
                     }
                     const otlp_span_t *sp = ss->spans[s];
@@ -542,7 +656,6 @@ int opg_spans_encode(struct opg_batch *b, const otlp_req_t *req, struct opg_code
                         k.raw = o->raw_body;
                         k.raw_len = o->raw_len;
                     }
-                    left--;
                 }
             }
         }
@@ -585,7 +698,7 @@ int opg_spans_encode_scan(struct opg_batch *b, const struct opg_trace_scan *sc,
     }
 
     opg_batch_day(b, sc->spans[0].start_time_unix_nano, o);
-    block_start(&k, NULL, day, sc->n_spans, sc->n_resources);
+    block_start(&k, NULL, day, sc->n_resources);
     k.raw = o->raw_body;
     k.raw_len = o->raw_len;
     for (size_t i = 0; i < sc->n_spans; i++) {

@@ -146,13 +146,15 @@ enum fixed_stream {
 /*
  * A string of a column's dictionary, as stored (form STR_*: the text, or
  * its binary for UUID and HEX). For attribute keys, ctx caches the key's
- * context (0: not looked up yet).
+ * context (0: not looked up yet), and the encoder's vctl the control
+ * stream of its string values (NULL: not looked up yet).
  */
 struct dict_entry {
     const uint8_t *p;
     uint32_t len;
     uint32_t form;
     uint32_t ctx;
+    struct stream *vctl;
 };
 
 /* The key of a KeyValue: entry i of its column's dictionary. */
@@ -194,6 +196,18 @@ struct table {
     struct entry *e;
     size_t cap, n;
     uint32_t gen;
+};
+
+/*
+ * An attribute of the usual shape with a string value (S_KV_STR) met
+ * before in this call: its bytes and context, and where its key and value
+ * are in their columns' dictionaries.
+ */
+struct kv_seen {
+    const uint8_t *p;
+    uint32_t n, ctx, hash;
+    uint32_t ki, vi;
+    struct stream *kctl, *vctl;
 };
 
 /* An encoder's parent ID, coded once all span IDs are known. */
@@ -240,6 +254,10 @@ struct opg_tracecols {
     uint8_t digits[256][2]; /* a byte in lowercase hex */
     uint64_t *sids;         /* encoder: span IDs by hash, slots as in a column's find table */
     size_t sids_cap;
+    struct kv_seen *kvs; /* encoder: this call's S_KV_STR attributes, see enc_kv */
+    size_t n_kvs, kvs_cap;
+    uint64_t *kv_find; /* encoder: their indexes by hash, slots as in a column's find table */
+    size_t kv_find_cap;
     uint32_t n_keyed;
 
     /* per block */
@@ -452,9 +470,12 @@ static void reset(struct opg_tracecols *t)
                 memset(t->s[i]->find, 0, t->s[i]->find_cap * sizeof(*t->s[i]->find));
         if (t->sids)
             memset(t->sids, 0, t->sids_cap * sizeof(*t->sids));
+        if (t->kv_find)
+            memset(t->kv_find, 0, t->kv_find_cap * sizeof(*t->kv_find));
         t->gen = 1;
     }
     t->n_keyed = 0;
+    t->n_kvs = 0;
     t->have_trace_id = false;
     t->start = 0;
     t->n_sid = 0;
@@ -498,6 +519,8 @@ void opg_tracecols_destroy(struct opg_tracecols *t)
     table_release(&t->streams);
     table_release(&t->keys);
     free(t->sids);
+    free(t->kvs);
+    free(t->kv_find);
     free(t->parents);
     for (size_t i = 0; i < C_KEYED + MAX_KEYED; i++)
         free(t->cache[i]);
@@ -708,7 +731,7 @@ HOT void dict_add(struct stream *ctl, const uint8_t *p, size_t len, unsigned for
         ctl->dict_cap = ctl->dict_cap ? 2 * ctl->dict_cap : 16;
         ctl->dict = opg_xrealloc(ctl->dict, ctl->dict_cap * sizeof(*ctl->dict));
     }
-    ctl->dict[ctl->n_dict] = (struct dict_entry){p, (uint32_t)len, form, 0};
+    ctl->dict[ctl->n_dict] = (struct dict_entry){p, (uint32_t)len, form, 0, NULL};
     ctl->last = ctl->n_dict++;
 }
 
@@ -735,8 +758,12 @@ HOT bool same_bytes(const uint8_t *p, const uint8_t *q, size_t n)
     uint64_t a, b, c, d;
     uint32_t x, y, u, v;
 
-    if (n > 32)
-        return !memcmp(p, q, n);
+    if (n > 32) {
+        /* the first bytes tell most unequal strings of a length apart (UUIDs...) */
+        memcpy(&a, p, 8);
+        memcpy(&b, q, 8);
+        return a == b && !memcmp(p + 8, q + 8, n - 8);
+    }
     if (n > 16) {
         memcpy(&a, p, 8);
         memcpy(&b, q, 8);
@@ -773,22 +800,49 @@ HOT bool dict_is(const struct stream *ctl, uint32_t i, const uint8_t *p, size_t 
     return i < ctl->n_dict && ctl->dict[i].len == len && same_bytes(ctl->dict[i].p, p, len);
 }
 
-/* A hash of p[0..n) for a column's find table. */
+/* The 128-bit product of a and b, its halves xored (wyhash's "mum"). */
+HOT uint64_t mum(uint64_t a, uint64_t b)
+{
+#ifdef __SIZEOF_INT128__
+    unsigned __int128 r = (unsigned __int128)a * b;
+
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+#else
+    uint64_t ha = a >> 32, hb = b >> 32, la = (uint32_t)a, lb = (uint32_t)b;
+    uint64_t hi, lo, rh = ha * hb, rm0 = ha * lb, rm1 = hb * la, rl = la * lb;
+    uint64_t t = rl + (rm0 << 32), c = t < rl;
+
+    lo = t + (rm1 << 32);
+    c += lo < t;
+    hi = rh + (rm0 >> 32) + (rm1 >> 32) + c;
+    return lo ^ hi;
+#endif
+}
+
+/*
+ * A hash of p[0..n) for the find tables (a column's, the attributes'):
+ * 16 bytes per multiply, for attributes of some 40 bytes are hashed whole.
+ */
 HOT uint32_t hash_str(const uint8_t *p, size_t n)
 {
-    uint64_t h = (n + 1) * 0x9e3779b97f4a7c15ull, a = 0, b = 0, c = 0;
+    const uint64_t k1 = 0xa0761d6478bd642full, k2 = 0xe7037ed1a0b428dbull;
+    uint64_t h = n * 0x9e3779b97f4a7c15ull, a = 0, b = 0;
     uint32_t x, y;
 
-    for (; n > 24; p += 8, n -= 8) {
-        memcpy(&a, p, 8);
-        h = (h ^ a) * 0xff51afd7ed558ccdull;
-        h ^= h >> 32;
-    }
-    if (n >= 8) {
+    if (n > 16) {
+        const uint8_t *last = p + n - 16;
+
+        for (; p < last; p += 16) {
+            memcpy(&a, p, 8);
+            memcpy(&b, p + 8, 8);
+            h = mum(a ^ k1, b ^ h);
+        }
+        /* the last 16 bytes, some hashed already */
+        memcpy(&a, last, 8);
+        memcpy(&b, last + 8, 8);
+    } else if (n >= 8) {
         memcpy(&a, p, 8);
         memcpy(&b, p + n - 8, 8);
-        if (n > 16)
-            memcpy(&c, p + 8, 8);
     } else if (n >= 4) {
         memcpy(&x, p, 4);
         memcpy(&y, p + n - 4, 4);
@@ -797,10 +851,8 @@ HOT uint32_t hash_str(const uint8_t *p, size_t n)
     } else if (n) {
         a = (uint64_t)p[0] << 16 | (uint64_t)p[n / 2] << 8 | p[n - 1];
     }
-    a = (a ^ h) * 0x9e3779b97f4a7c15ull;
-    b = (b ^ a >> 29) * 0xff51afd7ed558ccdull;
-    c = (c ^ b >> 31 ^ n) * 0xc4ceb9fe1a85ec53ull;
-    return (uint32_t)((a ^ b ^ c) >> 32);
+    h = mum(a ^ k1, b ^ h ^ k2);
+    return (uint32_t)(h ^ h >> 32);
 }
 
 /* The slot of p[0..len) in ctl's find table (an empty one: not in yet). */
@@ -1009,15 +1061,14 @@ static __attribute__((noinline)) void enc_new_string(struct opg_tracecols *t, st
 }
 
 /*
- * Writes a string of column (ctx, field); returns where it is in the
- * column's dictionary. Columns often repeat in order (the keys of each
- * span), so the entries after and at the last one used are tried before
- * the column's find table.
+ * Writes a string of column (ctx, field), whose control stream is ctl;
+ * returns where it is in the column's dictionary. Columns often repeat in
+ * order (the keys of each span), so the entries after and at the last one
+ * used are tried before the column's find table.
  */
-HOT struct key_ref enc_string(struct opg_tracecols *t, uint32_t ctx, uint64_t field, bool pack,
-                              const uint8_t *p, size_t len)
+HOT struct key_ref enc_string_in(struct opg_tracecols *t, struct stream *ctl, uint32_t ctx,
+                                 uint64_t field, bool pack, const uint8_t *p, size_t len)
 {
-    struct stream *ctl = enc_stream(t, ctx, field, 2, R_CTL);
     uint32_t i = ctl->last + 1;
     uint64_t *slot;
 
@@ -1037,6 +1088,12 @@ HOT struct key_ref enc_string(struct opg_tracecols *t, uint32_t ctx, uint64_t fi
     ctl->last = i;
     add_varint(&ctl->buf, STR_DICT + (uint64_t)i);
     return (struct key_ref){ctl, i};
+}
+
+HOT struct key_ref enc_string(struct opg_tracecols *t, uint32_t ctx, uint64_t field, bool pack,
+                              const uint8_t *p, size_t len)
+{
+    return enc_string_in(t, enc_stream(t, ctx, field, 2, R_CTL), ctx, field, pack, p, len);
 }
 
 static void enc_trace_id(struct opg_tracecols *t, const uint8_t *p, size_t len)
@@ -1153,20 +1210,77 @@ HOT size_t get_canon(const uint8_t *p, const uint8_t *end, uint64_t *v)
     return canon ? k : 0;
 }
 
+/* The slot of KeyValue p[0..n) of context ctx in t->kv_find (an empty one: not seen yet). */
+HOT uint64_t *kv_slot(const struct opg_tracecols *t, uint32_t h, uint32_t ctx, const uint8_t *p,
+                      size_t n)
+{
+    size_t mask = t->kv_find_cap - 1;
+
+    for (size_t j = h & mask;; j = (j + 1) & mask) {
+        uint64_t *e = &t->kv_find[j];
+        const struct kv_seen *kv;
+
+        if (*e >> 32 != t->gen)
+            return e;
+        kv = &t->kvs[(uint32_t)*e];
+        if (kv->hash == h && kv->ctx == ctx && kv->n == n && same_bytes(kv->p, p, n))
+            return e;
+    }
+}
+
+/* Room for one more entry in t->kvs and t->kv_find. */
+static void kv_room(struct opg_tracecols *t)
+{
+    if (t->n_kvs == t->kvs_cap) {
+        t->kvs_cap = t->kvs_cap ? 2 * t->kvs_cap : 64;
+        t->kvs = opg_xrealloc(t->kvs, t->kvs_cap * sizeof(*t->kvs));
+    }
+    if (2 * (t->n_kvs + 1) > t->kv_find_cap) {
+        t->kv_find_cap = t->kv_find_cap ? 2 * t->kv_find_cap : 128;
+        free(t->kv_find);
+        t->kv_find = opg_xcalloc(t->kv_find_cap, sizeof(*t->kv_find));
+        for (uint32_t i = 0; i < t->n_kvs; i++) {
+            const struct kv_seen *kv = &t->kvs[i];
+
+            *kv_slot(t, kv->hash, kv->ctx, kv->p, kv->n) = (uint64_t)t->gen << 32 | i;
+        }
+    }
+}
+
 /*
  * The KeyValue p[0..n) in KeyValue context ctx, when it has the usual
  * shape (see S_KV_STR): its structure entry in st, of the enclosing
  * message, the key and the value in their columns. Returns false, having
  * written nothing, for other shapes.
+ *
+ * Most attributes of a request repeat one met before (the same key and
+ * value): those of a string value are remembered whole, and a repeat
+ * writes the same dictionary references as enc_string would, without
+ * reading the KeyValue again or looking up its key and value.
  */
 HOT bool enc_kv(struct opg_tracecols *t, uint32_t ctx, struct opg_buf *st, const uint8_t *p,
                 size_t n)
 {
-    const uint8_t *end = p + n, *key, *v;
+    const uint8_t *end = p + n, *key, *v, *kv_p = p;
     uint64_t klen, alen, x;
     size_t k;
-    struct key_ref r;
-    uint32_t vctx;
+    struct key_ref r, vr;
+    struct dict_entry *e;
+    struct kv_seen *seen;
+    uint32_t vctx, h = hash_str(p, n) ^ ctx;
+    uint64_t *slot;
+
+    kv_room(t);
+    slot = kv_slot(t, h, ctx, p, n);
+    if (*slot >> 32 == t->gen) {
+        seen = &t->kvs[(uint32_t)*slot];
+        add_varint(st, S_KV_STR);
+        seen->kctl->last = seen->ki;
+        add_varint(&seen->kctl->buf, STR_DICT + (uint64_t)seen->ki);
+        seen->vctl->last = seen->vi;
+        add_varint(&seen->vctl->buf, STR_DICT + (uint64_t)seen->vi);
+        return true;
+    }
 
     if (n < 4 || p[0] != 0x0a || !(k = get_canon(p + 1, end, &klen)) ||
         klen > (uint64_t)(end - p - 1 - (ptrdiff_t)k))
@@ -1182,8 +1296,12 @@ HOT bool enc_kv(struct opg_tracecols *t, uint32_t ctx, struct opg_buf *st, const
             return false;
         add_varint(st, S_KV_STR);
         r = enc_string(t, ctx, 1, false, key, klen);
-        vctx = key_context(t, r);
-        enc_string(t, vctx, 1, true, v + 1 + k, x);
+        e = &r.ctl->dict[r.i];
+        if (!e->vctl) /* the stream is made here, as enc_string would */
+            e->vctl = enc_stream(t, key_context(t, r), 1, 2, R_CTL);
+        vr = enc_string_in(t, e->vctl, e->ctx, 1, true, v + 1 + k, x);
+        *slot = (uint64_t)t->gen << 32 | t->n_kvs;
+        t->kvs[t->n_kvs++] = (struct kv_seen){kv_p, (uint32_t)n, ctx, h, r.i, vr.i, r.ctl, vr.ctl};
         return true;
     }
     if (v[0] == 0x18) {
