@@ -89,7 +89,9 @@ int opg_ingest_submit(struct collector *col, struct opg_batch *batch, opg_write_
                       void *ctx)
 {
     if (col->cfg.discard) {
-        /* as if committed: later batches need not carry the dictionaries again */
+        /* as if committed: later batches need not carry the dictionaries and the
+         * operations again, as with storage */
+        opg_batch_remember_committed(batch);
         opg_dicts_committed(batch);
         opg_batch_release(batch);
         done(ctx, 0);

@@ -135,7 +135,7 @@ static int compress_dict(struct opg_codec *c, struct opg_buf *out)
     h = out->data + out->len;
     h[0] = OPG_CODEC_TRACECOLS_DICT;
     put_le64(h + 1, d ? opg_dict_id(d) : 0);
-    put_le64(h + 9, opg_hash64_wide(src, n));
+    put_le64(h + 9, opg_hash64_fast(src, n));
     if (d)
         got = compress_with(c, d, h + DICT_HEADER, bound, src, n);
     else
@@ -225,7 +225,7 @@ static int decode_dict(struct opg_codec *c, const uint8_t *b, size_t n, size_t m
             return -1;
     }
     if (decompress_bounded(c, ddict, b + DICT_HEADER, n - DICT_HEADER, bound, &c->scratch) < 0 ||
-        opg_hash64_wide(c->scratch.data, c->scratch.len) != get_le64(b + 9))
+        opg_hash64_fast(c->scratch.data, c->scratch.len) != get_le64(b + 9))
         return -1;
     return opg_tracecols_decode(c->cols, c->scratch.data, c->scratch.len, max, out);
 }
