@@ -3,9 +3,6 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
-/* for ZSTD_c_forceAttachDict: set through the stable ZSTD_CCtx_setParameter,
- * which refuses it (and we do without) in a libzstd that does not know it */
-#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 #include "batch.h"
@@ -103,26 +100,6 @@ static uint64_t get_le64(const uint8_t *p)
     return v;
 }
 
-/*
- * A zstd frame of src[0..n) at dst made with dictionary d, whose tables
- * zstd reads in place ("attach") instead of copying them first, as it
- * would for inputs over 8 KB at the fast levels: copying 64 KB of tables
- * cost more than compressing a block (bench/RESULTS.md).
- */
-static size_t compress_with(struct opg_codec *c, const struct opg_dict *d, char *dst, size_t cap,
-                            const char *src, size_t n)
-{
-    size_t got;
-
-    ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_forceAttachDict, ZSTD_dictForceAttach);
-    got = ZSTD_CCtx_refCDict(c->cctx, opg_dict_cdict(d));
-    if (!ZSTD_isError(got))
-        got = ZSTD_compress2(c->cctx, dst, cap, src, n);
-    /* the simple API (compress()) must not find the dictionary there */
-    ZSTD_CCtx_reset(c->cctx, ZSTD_reset_session_and_parameters);
-    return got;
-}
-
 /* Format 0x03 of the column-wise form in c->scratch, with the current dictionary if any. */
 static int compress_dict(struct opg_codec *c, struct opg_buf *out)
 {
@@ -137,7 +114,7 @@ static int compress_dict(struct opg_codec *c, struct opg_buf *out)
     put_le64(h + 1, d ? opg_dict_id(d) : 0);
     put_le64(h + 9, opg_hash64_fast(src, n));
     if (d)
-        got = compress_with(c, d, h + DICT_HEADER, bound, src, n);
+        got = ZSTD_compress_usingCDict(c->cctx, h + DICT_HEADER, bound, src, n, opg_dict_cdict(d));
     else
         got = ZSTD_compressCCtx(c->cctx, h + DICT_HEADER, bound, src, n, c->dict_level);
     if (ZSTD_isError(got)) {
