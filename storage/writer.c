@@ -424,7 +424,7 @@ static const struct array_stream {
 #define N_ARRAY_STREAMS (sizeof(array_streams) / sizeof(array_streams[0]))
 #define N_ARRAY_PARAMS  (4 + 14 + 10 + 5 + 3 + 2)
 
-static const char ARRAY_MERGE[] =
+static const char ARRAY_MERGE_SPANS[] =
     /* cut: the payload's whole TOAST chunks stay in payload, the rest is the tail
      * (migration 015; otelpg.toast_chunk is set when the session starts) */
     "WITH k AS ("
@@ -478,8 +478,16 @@ static const char ARRAY_MERGE[] =
     " GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 3, 4, 5, 6, 2"
     " ON CONFLICT (bucket_ns, service, operation, kind, latency_bucket, day) DO UPDATE SET"
     "   calls = red.calls + excluded.calls, errors = red.errors + excluded.errors,"
-    "   duration_sum = red.duration_sum + excluded.duration_sum),"
-    " c AS ("
+    "   duration_sum = red.duration_sum + excluded.duration_sum)";
+
+/*
+ * Correlations, operations and dictionaries (parameters 29-38). Most
+ * statements have none, and every data-modifying CTE costs its executor
+ * set-up even when it has nothing to do: those go as the _SPANS part
+ * alone, a statement of its own (opg_array_merge_spans).
+ */
+static const char ARRAY_MERGE_MORE[] =
+    ", c AS ("
     " INSERT INTO correlations (corr_id, day, kind, ref, time_ns)"
     " SELECT DISTINCT ON (corr_id, kind, ref, day) * FROM unnest($29::text[], $30::integer[],"
     "   $31::smallint[], $32::bytea[], $33::bigint[]) AS u(corr_id, day, kind, ref, time_ns)"
@@ -492,8 +500,10 @@ static const char ARRAY_MERGE[] =
     " o AS ("
     " INSERT INTO operations (service, name, kind)"
     " SELECT DISTINCT * FROM unnest($34::text[], $35::text[], $36::smallint[])"
-    "   AS u(service, name, kind) ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING)"
-    " SELECT 1";
+    "   AS u(service, name, kind) ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING)";
+
+/* the parameters of the _SPANS statement alone: blocks, parts and RED */
+#define N_LEAN_PARAMS (4 + 14 + 10)
 
 static bool is_array_stream(int s)
 {
@@ -579,12 +589,16 @@ static enum db_result write_arrays(struct writer_thread *t, struct write_item *i
     const char *values[N_ARRAY_PARAMS];
     int lengths[N_ARRAY_PARAMS], formats[N_ARRAY_PARAMS];
     int np = 0;
+    bool lean = true;
     enum db_result r = DB_OK;
     PGresult *res;
 
     for (int i = 0; i < N_ARRAY_PARAMS; i++)
         opg_buf_init(&cols[i]);
-    for (size_t i = 0; i < N_ARRAY_STREAMS; i++) {
+    for (struct write_item *it = items; it && lean; it = it->next)
+        lean = !it->batch.n_rows[OPG_STREAM_CORRELATIONS] &&
+               !it->batch.n_rows[OPG_STREAM_OPERATIONS] && !it->batch.n_rows[OPG_STREAM_DICTS];
+    for (size_t i = 0; i < N_ARRAY_STREAMS && !(lean && np == N_LEAN_PARAMS); i++) {
         if (build_arrays(&array_streams[i], items, &cols[np]) < 0) {
             opg_error("writer: a batch has malformed rows in stream %d",
                       (int)array_streams[i].stream);
@@ -598,7 +612,8 @@ static enum db_result write_arrays(struct writer_thread *t, struct write_item *i
         lengths[i] = (int)cols[i].len;
         formats[i] = 1;
     }
-    res = PQexecPrepared(t->conn, "opg_array_merge", np, values, lengths, formats, 1);
+    res = PQexecPrepared(t->conn, lean ? "opg_array_merge_spans" : "opg_array_merge", np, values,
+                         lengths, formats, 1);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         r = classify(t->conn, res);
         opg_stats_add(&m_db_errors, 1);
@@ -727,16 +742,25 @@ static int connect_db_once(struct writer_thread *t)
              "SELECT set_config('otelpg.toast_chunk', max_toast_chunk_size::text, false)"
              " FROM pg_control_init()",
              "reading the TOAST chunk size");
-    {
-        PGresult *res = PQprepare(t->conn, "opg_array_merge", ARRAY_MERGE, 0, NULL);
-        bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    for (int lean = 0; lean < 2; lean++) {
+        struct opg_buf sql = OPG_BUF_INIT;
+        PGresult *res;
+        bool ok;
 
+        opg_buf_addstr(&sql, ARRAY_MERGE_SPANS);
+        if (!lean)
+            opg_buf_addstr(&sql, ARRAY_MERGE_MORE);
+        opg_buf_addstr(&sql, " SELECT 1");
+        res = PQprepare(t->conn, lean ? "opg_array_merge_spans" : "opg_array_merge", sql.data, 0,
+                        NULL);
+        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
         if (!ok) {
             opg_stats_add(&m_db_errors, 1);
             OPG_LOG_EVERY(10, OPG_LOG_WARN, "writer: preparing the spans statement: %s",
                           PQerrorMessage(t->conn));
         }
         PQclear(res);
+        opg_buf_release(&sql);
         if (!ok)
             return -1;
     }
