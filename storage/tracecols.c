@@ -38,10 +38,14 @@
  */
 #include "tracecols.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 /*
  * Submessage nesting the transform follows; deeper ones are kept as bytes.
@@ -276,9 +280,27 @@ struct opg_tracecols {
     uint8_t len_width[C_KEYED + 1]; /* decoder: guess of a submessage's length size */
 };
 
+/*
+ * A random key of the process in every hash of the tables below: their
+ * values never leave the process, and without it a request crafted to
+ * collide (the strings of one column, say) would make each probe walk
+ * all the entries before it.
+ */
+static uint64_t hash_key;
+
+static void hash_key_make(void)
+{
+    if (getrandom(&hash_key, sizeof(hash_key), 0) != (ssize_t)sizeof(hash_key)) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        hash_key = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid() << 32;
+    }
+}
+
 static uint64_t hash_bytes(uint64_t k, const uint8_t *p, size_t n)
 {
-    uint64_t h = (k + n) * 0x9e3779b97f4a7c15ull;
+    uint64_t h = (k + n) * 0x9e3779b97f4a7c15ull ^ hash_key;
     uint64_t v;
 
     for (; n >= 8; p += 8, n -= 8) {
@@ -489,8 +511,10 @@ static void fill_kinds(struct opg_tracecols *t);
 
 struct opg_tracecols *opg_tracecols_create(void)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
     struct opg_tracecols *t = opg_xcalloc(1, sizeof(struct opg_tracecols));
 
+    pthread_once(&once, hash_key_make);
     fill_kinds(t);
     memset(t->hex, 0xff, sizeof(t->hex));
     for (unsigned i = 0; i < 16; i++) {
@@ -826,7 +850,7 @@ HOT uint64_t mum(uint64_t a, uint64_t b)
 HOT uint32_t hash_str(const uint8_t *p, size_t n)
 {
     const uint64_t k1 = 0xa0761d6478bd642full, k2 = 0xe7037ed1a0b428dbull;
-    uint64_t h = n * 0x9e3779b97f4a7c15ull, a = 0, b = 0;
+    uint64_t h = n * 0x9e3779b97f4a7c15ull ^ hash_key, a = 0, b = 0;
     uint32_t x, y;
 
     if (n > 16) {
@@ -1141,7 +1165,7 @@ HOT uint64_t *sid_slot(const struct opg_tracecols *t, const uint8_t *sid, const 
     size_t mask = t->sids_cap - 1;
     uint64_t v = le64(p);
 
-    for (size_t j = (v * 0x9e3779b97f4a7c15ull) >> 32 & mask;; j = (j + 1) & mask) {
+    for (size_t j = ((v ^ hash_key) * 0x9e3779b97f4a7c15ull) >> 32 & mask;; j = (j + 1) & mask) {
         uint64_t *e = &t->sids[j];
 
         if (*e >> 32 != t->gen || le64(sid + 8 * (uint32_t)*e) == v)
