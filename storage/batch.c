@@ -1,4 +1,5 @@
 #include "batch.h"
+#include "mum.h"
 #include "utf8.h"
 
 #include <pthread.h>
@@ -386,24 +387,6 @@ static uint64_t lane(const uint8_t *p, size_t n, uint64_t seed)
     return fmix64(h ^ n);
 }
 
-static uint64_t mum(uint64_t a, uint64_t b)
-{
-#ifdef __SIZEOF_INT128__
-    unsigned __int128 r = (unsigned __int128)a * b;
-
-    return (uint64_t)r ^ (uint64_t)(r >> 64);
-#else
-    uint64_t ha = a >> 32, hb = b >> 32, la = (uint32_t)a, lb = (uint32_t)b;
-    uint64_t hi, lo, rh = ha * hb, rm0 = ha * lb, rm1 = hb * la, rl = la * lb;
-    uint64_t t = rl + (rm0 << 32), c = t < rl;
-
-    lo = t + (rm1 << 32);
-    c += lo < t;
-    hi = rh + (rm0 >> 32) + (rm1 >> 32) + c;
-    return lo ^ hi;
-#endif
-}
-
 static uint64_t rd64(const uint8_t *p)
 {
     uint64_t v;
@@ -421,10 +404,10 @@ static inline void fast_stripe(uint64_t s[4], const uint8_t *p)
 {
     const uint64_t *k = fast_keys;
 
-    s[0] = mum(rd64(p) ^ k[0], rd64(p + 8) ^ s[0]);
-    s[1] = mum(rd64(p + 16) ^ k[1], rd64(p + 24) ^ s[1]);
-    s[2] = mum(rd64(p + 32) ^ k[2], rd64(p + 40) ^ s[2]);
-    s[3] = mum(rd64(p + 48) ^ k[3], rd64(p + 56) ^ s[3]);
+    s[0] = opg_mum(rd64(p) ^ k[0], rd64(p + 8) ^ s[0]);
+    s[1] = opg_mum(rd64(p + 16) ^ k[1], rd64(p + 24) ^ s[1]);
+    s[2] = opg_mum(rd64(p + 32) ^ k[2], rd64(p + 40) ^ s[2]);
+    s[3] = opg_mum(rd64(p + 48) ^ k[3], rd64(p + 56) ^ s[3]);
 }
 
 /*
@@ -447,7 +430,7 @@ uint64_t opg_hash64_fast(const void *data, size_t n)
         memcpy(tail, p + i, n - i);
         fast_stripe(s, tail);
     }
-    return mum(mum(s[0] ^ k[4], s[1] ^ n) ^ k[0], mum(s[2] ^ k[4], s[3] ^ k[1]) ^ n);
+    return opg_mum(opg_mum(s[0] ^ k[4], s[1] ^ n) ^ k[0], opg_mum(s[2] ^ k[4], s[3] ^ k[1]) ^ n);
 }
 
 uint64_t opg_hash64_wide(const void *p, size_t n)

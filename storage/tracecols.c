@@ -37,6 +37,7 @@
  * (stream pointers are cached per context and field) and reallocation.
  */
 #include "tracecols.h"
+#include "mum.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -824,25 +825,6 @@ HOT bool dict_is(const struct stream *ctl, uint32_t i, const uint8_t *p, size_t 
     return i < ctl->n_dict && ctl->dict[i].len == len && same_bytes(ctl->dict[i].p, p, len);
 }
 
-/* The 128-bit product of a and b, its halves xored (wyhash's "mum"). */
-HOT uint64_t mum(uint64_t a, uint64_t b)
-{
-#ifdef __SIZEOF_INT128__
-    unsigned __int128 r = (unsigned __int128)a * b;
-
-    return (uint64_t)r ^ (uint64_t)(r >> 64);
-#else
-    uint64_t ha = a >> 32, hb = b >> 32, la = (uint32_t)a, lb = (uint32_t)b;
-    uint64_t hi, lo, rh = ha * hb, rm0 = ha * lb, rm1 = hb * la, rl = la * lb;
-    uint64_t t = rl + (rm0 << 32), c = t < rl;
-
-    lo = t + (rm1 << 32);
-    c += lo < t;
-    hi = rh + (rm0 >> 32) + (rm1 >> 32) + c;
-    return lo ^ hi;
-#endif
-}
-
 /*
  * A hash of p[0..n) for the find tables (a column's, the attributes'):
  * 16 bytes per multiply, for attributes of some 40 bytes are hashed whole.
@@ -859,7 +841,7 @@ HOT uint32_t hash_str(const uint8_t *p, size_t n)
         for (; p < last; p += 16) {
             memcpy(&a, p, 8);
             memcpy(&b, p + 8, 8);
-            h = mum(a ^ k1, b ^ h);
+            h = opg_mum(a ^ k1, b ^ h);
         }
         /* the last 16 bytes, some hashed already */
         memcpy(&a, last, 8);
@@ -875,7 +857,7 @@ HOT uint32_t hash_str(const uint8_t *p, size_t n)
     } else if (n) {
         a = (uint64_t)p[0] << 16 | (uint64_t)p[n / 2] << 8 | p[n - 1];
     }
-    h = mum(a ^ k1, b ^ h ^ k2);
+    h = opg_mum(a ^ k1, b ^ h ^ k2);
     return (uint32_t)(h ^ h >> 32);
 }
 
