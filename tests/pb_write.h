@@ -57,4 +57,15 @@ static inline void pbw_fixed64(struct opg_buf *b, unsigned field, uint64_t v)
     pbw_fixed(b, v, 8);
 }
 
+/* A KeyValue of a string value (key, then AnyValue.string_value) as field `field`. */
+static inline void pbw_kv_str(struct opg_buf *b, unsigned field, const char *k, const char *v)
+{
+    struct opg_buf kv = OPG_BUF_INIT, any = OPG_BUF_INIT;
+
+    pbw_str(&any, 1, v);
+    pbw_str(&kv, 1, k);
+    pbw_msg(&kv, 2, &any);
+    pbw_msg(b, field, &kv);
+}
+
 #endif

@@ -31,16 +31,6 @@ static uint64_t next(uint64_t *s)
     return z ^ z >> 31;
 }
 
-static void kv(struct opg_buf *b, const char *k, const char *v)
-{
-    struct opg_buf pair = OPG_BUF_INIT, any = OPG_BUF_INIT;
-
-    pbw_str(&pair, 1, k);
-    pbw_str(&any, 1, v);
-    pbw_msg(&pair, 2, &any);
-    pbw_msg(b, 9, &pair);
-}
-
 /* A TracesData of n spans with the strings real traffic repeats from block to block. */
 static void body(struct opg_buf *out, uint64_t seed, int n)
 {
@@ -64,11 +54,13 @@ static void body(struct opg_buf *out, uint64_t seed, int n)
         pbw_str(&sp, 5, routes[r % 4]);
         pbw_fixed64(&sp, 7, 1700000000000000000ull + (uint64_t)i * 1000);
         pbw_fixed64(&sp, 8, 1700000000000000000ull + (uint64_t)i * 1000 + r % 100000);
-        kv(&sp, "http.route", routes[r % 4]);
-        kv(&sp, "server.address", (r & 8) ? "orders.prod.svc.cluster.local" : "api.example.com");
+        pbw_kv_str(&sp, 9, "http.route", routes[r % 4]);
+        pbw_kv_str(&sp, 9, "server.address",
+                   (r & 8) ? "orders.prod.svc.cluster.local" : "api.example.com");
         snprintf(v, sizeof(v), "/api/v1/orders/%llu", (unsigned long long)(r % 100000));
-        kv(&sp, "url.path", v);
-        kv(&sp, "k8s.pod.name", (r & 16) ? "checkout-7f9c6d5b8-x2k4q" : "checkout-7f9c6d5b8-h8m2z");
+        pbw_kv_str(&sp, 9, "url.path", v);
+        pbw_kv_str(&sp, 9, "k8s.pod.name",
+                   (r & 16) ? "checkout-7f9c6d5b8-x2k4q" : "checkout-7f9c6d5b8-h8m2z");
         pbw_msg(&ss, 2, &sp);
     }
     pbw_msg(&rs, 2, &ss);

@@ -56,16 +56,6 @@ static void check_round_trip(const void *src, size_t n, int want_format)
 
 /* ---- attributes by hand (tests/pb_write.h), for the messages protobuf-c would not write ---- */
 
-static void w_kv_str(struct opg_buf *b, unsigned field, const char *k, const char *v)
-{
-    struct opg_buf kv = OPG_BUF_INIT, any = OPG_BUF_INIT;
-
-    pbw_str(&any, 1, v);
-    pbw_str(&kv, 1, k);
-    pbw_msg(&kv, 2, &any);
-    pbw_msg(b, field, &kv);
-}
-
 static void w_kv_int(struct opg_buf *b, unsigned field, const char *k, int64_t v)
 {
     struct opg_buf kv = OPG_BUF_INIT, any = OPG_BUF_INIT;
@@ -99,8 +89,8 @@ static void loadgen_like(struct opg_buf *out, uint64_t seed, int n_spans)
     uint8_t trace[16], root[8];
     uint64_t t0 = 1700000000000000000ull + seed * 1000;
 
-    w_kv_str(&res, 1, "service.name", "checkout");
-    w_kv_str(&res, 1, "deployment.environment.name", "bench");
+    pbw_kv_str(&res, 1, "service.name", "checkout");
+    pbw_kv_str(&res, 1, "deployment.environment.name", "bench");
     pbw_msg(&rs, 1, &res);
     pbw_str(&scope, 1, "loadgen");
     pbw_str(&scope, 2, "1.0");
@@ -131,21 +121,21 @@ static void loadgen_like(struct opg_buf *out, uint64_t seed, int n_spans)
         pbw_varint(&sp, is_root ? 2 : 3);
         pbw_fixed64(&sp, 7, t0 + (uint64_t)i * 1000000 + r % 1000);
         pbw_fixed64(&sp, 8, t0 + (uint64_t)i * 1000000 + r % 1000 + r % 50000000);
-        w_kv_str(&sp, 9, "http.request.method", methods[r % 3]);
+        pbw_kv_str(&sp, 9, "http.request.method", methods[r % 3]);
         snprintf(v, sizeof(v), "/api/v1/orders/%llu", (unsigned long long)(r % 1000000));
-        w_kv_str(&sp, 9, "url.path", v);
-        w_kv_str(&sp, 9, "http.route", routes[u % 3]);
+        pbw_kv_str(&sp, 9, "url.path", v);
+        pbw_kv_str(&sp, 9, "http.route", routes[u % 3]);
         snprintf(v, sizeof(v), "%08llx-%04llx-4%03llx-%04llx-%012llx",
                  (unsigned long long)(u >> 32), (unsigned long long)(u >> 16 & 0xffff),
                  (unsigned long long)(u & 0xfff), (unsigned long long)(0x8000 | (r >> 48 & 0x3fff)),
                  (unsigned long long)(r & 0xffffffffffffull));
-        w_kv_str(&sp, 9, "user.id", v);
+        pbw_kv_str(&sp, 9, "user.id", v);
         w_kv_int(&sp, 9, "net.peer.port", 32768 + (int64_t)(r % 28000));
         snprintf(v, sizeof(v), "cart:%012llx", (unsigned long long)(u & 0xffffffffffffull));
-        w_kv_str(&sp, 9, "cache.key", v);
+        pbw_kv_str(&sp, 9, "cache.key", v);
         snprintf(v, sizeof(v), "%016llx%016llx", (unsigned long long)r, (unsigned long long)u);
-        w_kv_str(&sp, 9, "request.hash", v);
-        w_kv_str(&sp, 9, "region", (r & 1) ? "eu-west-1" : "us-east-1");
+        pbw_kv_str(&sp, 9, "request.hash", v);
+        pbw_kv_str(&sp, 9, "region", (r & 1) ? "eu-west-1" : "us-east-1");
         if (i % 7 == 0) {
             struct opg_buf st = OPG_BUF_INIT;
 
@@ -435,12 +425,12 @@ static void unknown_and_odd_fields(void **state)
     pbw_msg(&kv, 2, &any);
     pbw_msg(&sp, 9, &kv);
     /* UUID and hex text in other cases, which must not be packed */
-    w_kv_str(&sp, 9, "u", "0123ABCD-0000-4000-8000-000000000000");
-    w_kv_str(&sp, 9, "u", "0123abcd-0000-4000-8000-000000000000");
-    w_kv_str(&sp, 9, "u", "0123abcd-0000-4000-8000-00000000000g");
-    w_kv_str(&sp, 9, "h", "0123456789abcdef0123");
-    w_kv_str(&sp, 9, "h", "0123456789ABCDEF0123");
-    w_kv_str(&sp, 9, "h", "0123456789abcdef012");
+    pbw_kv_str(&sp, 9, "u", "0123ABCD-0000-4000-8000-000000000000");
+    pbw_kv_str(&sp, 9, "u", "0123abcd-0000-4000-8000-000000000000");
+    pbw_kv_str(&sp, 9, "u", "0123abcd-0000-4000-8000-00000000000g");
+    pbw_kv_str(&sp, 9, "h", "0123456789abcdef0123");
+    pbw_kv_str(&sp, 9, "h", "0123456789ABCDEF0123");
+    pbw_kv_str(&sp, 9, "h", "0123456789abcdef012");
     pbw_msg(&ss, 2, &sp);
     pbw_bytes(&ss, 2, "", 0);
     pbw_msg(&rs, 2, &ss);
@@ -519,11 +509,11 @@ static void attribute_shapes(void **state)
     key[sizeof(key) - 1] = '\0';
     memset(val, 'v', sizeof(val) - 1);
     val[sizeof(val) - 1] = '\0';
-    w_kv_str(&res, 1, "service.name", "svc");
+    pbw_kv_str(&res, 1, "service.name", "svc");
     w_kv_int(&res, 1, "pid", 42);
     pbw_msg(&rs, 1, &res);
     pbw_str(&scope, 1, "lib");
-    w_kv_str(&scope, 3, "scope.attr", "x");
+    pbw_kv_str(&scope, 3, "scope.attr", "x");
     pbw_msg(&ss, 1, &scope);
     for (int i = 0; i < 300; i++) {
         struct opg_buf sp = OPG_BUF_INIT;
@@ -533,23 +523,23 @@ static void attribute_shapes(void **state)
         pbw_bytes(&sp, 2, name, 8);
         /* more distinct strings than a column's first table holds, repeated later */
         snprintf(name, sizeof(name), "/orders/%d", i % 150);
-        w_kv_str(&sp, 9, "url.path", name);
-        w_kv_str(&sp, 9, "route", i % 2 ? "/a" : "/b");
+        pbw_kv_str(&sp, 9, "url.path", name);
+        pbw_kv_str(&sp, 9, "route", i % 2 ? "/a" : "/b");
         /* a key of each value kind, in turn */
         if (i % 3 == 0)
-            w_kv_str(&sp, 9, "mixed", "text");
+            pbw_kv_str(&sp, 9, "mixed", "text");
         else if (i % 3 == 1)
             w_kv_int(&sp, 9, "mixed", -i);
         else
             w_kv_any(&sp, 9, "mixed", "\x21\x00\x00\x00\x00\x00\x00\xf0\x3f", 9); /* 1.0 */
         /* lengths of two bytes, empty strings, extreme ints */
-        w_kv_str(&sp, 9, key, val);
-        w_kv_str(&sp, 9, "", "");
+        pbw_kv_str(&sp, 9, key, val);
+        pbw_kv_str(&sp, 9, "", "");
         w_kv_int(&sp, 9, "min", INT64_MIN);
         w_kv_int(&sp, 9, "zero", 0);
         /* more keys than get columns of their own */
         snprintf(name, sizeof(name), "key.%d", i);
-        w_kv_str(&sp, 9, name, "0123abcd-0000-4000-8000-000000000000");
+        pbw_kv_str(&sp, 9, name, "0123abcd-0000-4000-8000-000000000000");
         /* near misses of the usual shape */
         w_kv_any(&sp, 9, "bool", "\x10\x01", 2);
         w_kv_any(&sp, 9, "empty", "", 0);
@@ -559,14 +549,14 @@ static void attribute_shapes(void **state)
         pbw_bytes(&sp, 9, "\x0a\x81\x00k\x12\x02\x18\x01", 8);     /* overlong key length */
         pbw_bytes(&sp, 9, "\x0a\x01k\x12\x02\x18\x01\x20\x01", 9); /* a field after the value */
         pbw_str(&kv, 1, "kvlist");
-        w_kv_str(&list, 1, "inner", "s");
+        pbw_kv_str(&list, 1, "inner", "s");
         w_kv_int(&list, 1, "n", 1);
         pbw_msg(&any, 6, &list);
         pbw_msg(&kv, 2, &any);
         pbw_msg(&sp, 9, &kv);
         pbw_fixed64(&ev, 1, 5);
         pbw_str(&ev, 2, "event");
-        w_kv_str(&ev, 3, "event.attr", "e");
+        pbw_kv_str(&ev, 3, "event.attr", "e");
         pbw_msg(&sp, 11, &ev);
         pbw_bytes(&link, 1, "0123456789abcdef", 16);
         w_kv_int(&link, 4, "link.attr", 7);
@@ -592,7 +582,7 @@ static void deep_kvlists(void **state)
         pbw_str(&inner, 1, "k");
         pbw_msg(&inner, 2, &any);
         pbw_msg(&list, 1, &inner);
-        w_kv_str(&list, 1, "s", "v");
+        pbw_kv_str(&list, 1, "s", "v");
         w_kv_int(&list, 1, "i", i);
         pbw_msg(&outer, 6, &list);
         any = outer;

@@ -18,22 +18,12 @@
 #include "tracecols.h"
 #include "../../pb_write.h"
 
-static void w_kv_str(struct opg_buf *b, unsigned field, const char *k, const char *v)
-{
-    struct opg_buf kv = OPG_BUF_INIT, any = OPG_BUF_INIT;
-
-    pbw_str(&any, 1, v);
-    pbw_str(&kv, 1, k);
-    pbw_msg(&kv, 2, &any);
-    pbw_msg(b, field, &kv);
-}
-
 /* A kvlist attribute holding the attribute k = v. */
 static void w_kv_list(struct opg_buf *b, unsigned field, const char *k, const char *v)
 {
     struct opg_buf kv = OPG_BUF_INIT, any = OPG_BUF_INIT, list = OPG_BUF_INIT;
 
-    w_kv_str(&list, 1, k, v);
+    pbw_kv_str(&list, 1, k, v);
     pbw_str(&kv, 1, "list");
     pbw_msg(&any, 6, &list);
     pbw_msg(&kv, 2, &any);
@@ -70,11 +60,11 @@ static void same_bytes_in_every_context(void **state)
         struct opg_buf rs = OPG_BUF_INIT, res = OPG_BUF_INIT, ss = OPG_BUF_INIT;
         struct opg_buf scope = OPG_BUF_INIT;
 
-        w_kv_str(&res, 1, "http.method", values[r]);
-        w_kv_str(&res, 1, "service.name", "svc");
+        pbw_kv_str(&res, 1, "http.method", values[r]);
+        pbw_kv_str(&res, 1, "service.name", "svc");
         pbw_msg(&rs, 1, &res);
         pbw_str(&scope, 1, "lib");
-        w_kv_str(&scope, 3, "http.method", "GET");
+        pbw_kv_str(&scope, 3, "http.method", "GET");
         pbw_msg(&ss, 1, &scope);
         for (int i = 0; i < 40; i++) {
             struct opg_buf sp = OPG_BUF_INIT, ev = OPG_BUF_INIT, link = OPG_BUF_INIT;
@@ -84,18 +74,18 @@ static void same_bytes_in_every_context(void **state)
             pbw_bytes(&sp, 1, "0123456789abcdef", 16);
             pbw_bytes(&sp, 2, id, 8);
             pbw_str(&sp, 5, i % 2 ? "op" : "other op");
-            w_kv_str(&sp, 9, "http.method", values[i % 6]);
-            w_kv_str(&sp, 9, "service.name", "svc");
-            w_kv_str(&sp, 9, "http.method", values[(i + 1) % 6]);
+            pbw_kv_str(&sp, 9, "http.method", values[i % 6]);
+            pbw_kv_str(&sp, 9, "service.name", "svc");
+            pbw_kv_str(&sp, 9, "http.method", values[(i + 1) % 6]);
             w_kv_list(&sp, 9, "http.method", values[i % 3]);
             pbw_fixed64(&ev, 1, (uint64_t)i);
             pbw_str(&ev, 2, "event");
-            w_kv_str(&ev, 3, "http.method", values[i % 6]);
-            w_kv_str(&ev, 3, "service.name", "svc");
+            pbw_kv_str(&ev, 3, "http.method", values[i % 6]);
+            pbw_kv_str(&ev, 3, "service.name", "svc");
             pbw_msg(&sp, 11, &ev);
             pbw_bytes(&link, 1, "0123456789abcdef", 16);
             pbw_bytes(&link, 2, id, 8);
-            w_kv_str(&link, 4, "http.method", values[(i + 2) % 6]);
+            pbw_kv_str(&link, 4, "http.method", values[(i + 2) % 6]);
             pbw_msg(&sp, 13, &link);
             pbw_msg(&ss, 2, &sp);
         }
@@ -123,8 +113,8 @@ static void messages_one_after_another(void **state)
             pbw_bytes(&sp, 1, "fedcba9876543210", 16);
             pbw_bytes(&sp, 2, "abcdefgh", 8);
             snprintf(v, sizeof(v), "value-%d", (m + i) % 4);
-            w_kv_str(&sp, 9, m % 2 ? "k1" : "k2", v);
-            w_kv_str(&sp, 9, "k3", v);
+            pbw_kv_str(&sp, 9, m % 2 ? "k1" : "k2", v);
+            pbw_kv_str(&sp, 9, "k3", v);
             pbw_msg(&ss, 2, &sp);
         }
         pbw_msg(&rs, 2, &ss);
