@@ -260,7 +260,7 @@ static int read_windows(struct eval *e)
     res = PQexecParams(
         e->conn,
         "SELECT service, operation, ((bucket_ns - $1::bigint) / $3::bigint)::int,"
-        " latency_bucket, sum(calls)::float8, sum(errors)::float8 FROM red"
+        " latency_bucket, sum(calls)::float8, sum(errors)::float8 FROM red_all"
         " WHERE bucket_ns >= $1::bigint AND bucket_ns < $2::bigint"
         " AND day BETWEEN $4::integer AND $5::integer"
         " GROUP BY 1, 2, 3, 4 ORDER BY service COLLATE \"C\", operation COLLATE \"C\", 3, 4",
@@ -364,7 +364,7 @@ static int read_burn(struct eval *e)
         " coalesce(sum(errors) FILTER (WHERE bucket_ns >= $6::bigint), 0)::float8,"
         " coalesce(sum(calls) FILTER (WHERE bucket_ns >= $7::bigint), 0)::float8,"
         " coalesce(sum(errors) FILTER (WHERE bucket_ns >= $7::bigint), 0)::float8"
-        " FROM red WHERE kind = 2 AND bucket_ns >= $1::bigint AND bucket_ns < $2::bigint"
+        " FROM red_all WHERE kind = 2 AND bucket_ns >= $1::bigint AND bucket_ns < $2::bigint"
         " AND day BETWEEN $3::integer AND $4::integer GROUP BY service",
         8, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {

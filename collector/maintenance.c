@@ -30,6 +30,12 @@ static struct opg_metric m_dropped =
                     "Day partitions dropped because they were older than the retention.");
 static struct opg_metric m_runs = OPG_METRIC_INIT("otelpg_maintenance_runs_total", NULL,
                                                   OPG_COUNTER, "Maintenance passes completed.");
+static struct opg_metric m_folded =
+    OPG_METRIC_INIT("otelpg_red_folded_rows_total", NULL, OPG_COUNTER,
+                    "Pending RED rows folded into the red table by this collector.");
+
+/* how often the RED rows the writers append are folded into red (migration 018) */
+#define FOLD_INTERVAL_MS 1000
 
 static long long query_ll(PGconn *conn, const char *sql, const char *arg, bool *ok)
 {
@@ -88,10 +94,20 @@ static void run_once(struct opg_maintenance *m, PGconn *conn)
         opg_stats_add(&m_runs, 1);
 }
 
+static void fold_red(PGconn *conn)
+{
+    bool ok;
+    long long n = query_ll(conn, "SELECT otelpg_red_fold()", NULL, &ok);
+
+    if (ok)
+        opg_stats_add(&m_folded, n);
+}
+
 static void *maintenance_main(void *arg)
 {
     struct opg_maintenance *m = arg;
     PGconn *conn = NULL;
+    int64_t next_run = 0; /* monotonic ns */
 
     pthread_mutex_lock(&m->lock);
     while (!m->stopping) {
@@ -102,11 +118,18 @@ static void *maintenance_main(void *arg)
             PQfinish(conn);
             conn = opg_pg_connect(m->cfg.conninfo, "otelpg-collector maintenance");
         }
-        if (PQstatus(conn) == CONNECTION_OK)
-            run_once(m, conn);
+        if (PQstatus(conn) == CONNECTION_OK) {
+            if (opg_now_mono_ns() >= next_run) {
+                run_once(m, conn);
+                next_run = opg_now_mono_ns() + m->cfg.interval_ms * 1000000LL;
+            }
+            fold_red(conn);
+        }
         pthread_mutex_lock(&m->lock);
         clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += (time_t)(m->cfg.interval_ms / 1000);
+        ts.tv_nsec += FOLD_INTERVAL_MS * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
         if (!m->stopping)
             pthread_cond_timedwait(&m->wake, &m->lock, &ts);
     }
@@ -126,6 +149,7 @@ struct opg_maintenance *opg_maintenance_start(const struct opg_maintenance_confi
         opg_stats_register(&m_db_budget);
         opg_stats_register(&m_dropped);
         opg_stats_register(&m_runs);
+        opg_stats_register(&m_folded);
     }
     m->cfg = *cfg;
     m->db_bytes = -1;

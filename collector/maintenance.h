@@ -2,7 +2,8 @@
  * Housekeeping on its own thread and connection, at start and then every
  * interval: creates today's and tomorrow's partitions ahead of the writers,
  * drops the days past the retention, and measures the database against its
- * disk budget (reported in /metrics and /ready).
+ * disk budget (reported in /metrics and /ready). Every second, it also folds
+ * the RED rows the writers appended to red_pending into red (migration 018).
  */
 #ifndef OPG_COLLECTOR_MAINTENANCE_H
 #define OPG_COLLECTOR_MAINTENANCE_H

@@ -159,7 +159,7 @@ static enum MHD_Result red_query(struct api *api, struct MHD_Connection *c, enum
 {
     static const char sql[] = "SELECT service, CASE WHEN $6::boolean THEN operation END,"
                               " ((bucket_ns - $3::bigint) / $5::bigint)::int, latency_bucket,"
-                              " sum(calls)::float8, sum(errors)::float8 FROM red"
+                              " sum(calls)::float8, sum(errors)::float8 FROM red_all"
                               " WHERE service = ANY($1::text[]) AND kind = ANY($2::smallint[])"
                               " AND bucket_ns >= $3::bigint AND bucket_ns < $4::bigint"
                               " AND day BETWEEN $7::integer AND $8::integer"

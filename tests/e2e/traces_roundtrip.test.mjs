@@ -99,6 +99,20 @@ test('re-sending the same request (a client retry) does not duplicate spans', as
     }
     assertExportOk(await stack.post({ headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'gzip' }, body: gzip(PB), chunked: true }), 'proto', 'POST proto sample #3 (gzip, chunked)');
     for (const tid of traceIds(PB_FLAT)) await checkTraceViaApi(stack, PB_FLAT, tid, `after 3 identical exports, trace ${tid}`);
+
+    // RED counts each server and consumer span once: the retries went through the
+    // careful statement, which adds nothing for a block stored already. Pending RED
+    // rows are read with the folded ones (red_all) and folded within a second or two.
+    const db = `rt_${dbSeq}_idempotence`;
+    const want = [...PB_FLAT.values()].filter((v) => v.span.kind === 2 || v.span.kind === 5).length;
+    assert.ok(want > 0, 'the sample has a server or consumer span');
+    assert.equal(await pg.psql('SELECT sum(calls) FROM red_all', db), String(want), 'RED calls after 3 identical exports');
+    const m = (await stack.collectorGet('/metrics')).body.toString();
+    assert.match(m, /^otelpg_write_careful_total 2$/m, 'the two retries took the careful statement');
+    const deadline = Date.now() + 10_000;
+    while ((await pg.psql('SELECT count(*) FROM red_pending', db)) !== '0' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await pg.psql('SELECT count(*) FROM red_pending', db), '0', 'pending RED rows folded');
+    assert.equal(await pg.psql('SELECT sum(calls) FROM red', db), String(want), 'RED calls once folded');
   })(t);
 });
 
