@@ -94,13 +94,26 @@ static void run_once(struct opg_maintenance *m, PGconn *conn)
         opg_stats_add(&m_runs, 1);
 }
 
+/*
+ * red_pending is a queue: every row is deleted within a second or two. It is
+ * vacuumed after each fold that moved rows, so that the space of the rows
+ * folded is reused at once instead of the file growing until autovacuum's
+ * next turn (a minute at the least).
+ */
 static void fold_red(PGconn *conn)
 {
     bool ok;
     long long n = query_ll(conn, "SELECT otelpg_red_fold()", NULL, &ok);
+    PGresult *res;
 
-    if (ok)
-        opg_stats_add(&m_folded, n);
+    if (!ok || n == 0)
+        return;
+    opg_stats_add(&m_folded, n);
+    res = PQexec(conn, "VACUUM red_pending");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        OPG_LOG_EVERY(60, OPG_LOG_WARN, "maintenance: VACUUM red_pending: %s",
+                      PQerrorMessage(conn));
+    PQclear(res);
 }
 
 static void *maintenance_main(void *arg)
