@@ -22,11 +22,16 @@ struct write_item {
     int64_t queued_ns;
 };
 
+/* parameters of the spans statement: blocks 4, parts 14, RED 10, correlations 5,
+ * operations 3, dictionaries 2 (array_streams below) */
+#define N_ARRAY_PARAMS (4 + 14 + 10 + 5 + 3 + 2)
+
 struct writer_thread {
     struct opg_writer *w;
     pthread_t tid;
     PGconn *conn;
-    int32_t days[64]; /* partitions known to exist (a small cache) */
+    struct opg_buf cols[N_ARRAY_PARAMS]; /* the statement's arrays, kept between statements */
+    int32_t days[64];                    /* partitions known to exist (a small cache) */
     int n_days;
     int txns_since_truncate;
 };
@@ -428,7 +433,6 @@ static const struct array_stream {
     {OPG_STREAM_DICTS, 2, {OID_INT8, OID_BYTEA}},
 };
 #define N_ARRAY_STREAMS (sizeof(array_streams) / sizeof(array_streams[0]))
-#define N_ARRAY_PARAMS  (4 + 14 + 10 + 5 + 3 + 2)
 
 /*
  * The spans statement, in two forms with the same parameters (blocks $1-$4,
@@ -477,7 +481,7 @@ static const char ARRAY_MERGE_FAST[] =
     "   nullif(substring(payload FROM cut + 1), ''::bytea) FROM u"
     " ON CONFLICT DO NOTHING RETURNING 1),"
     " p AS (" PARTS_COLUMNS " SELECT u.s, u.e, u.b, u.nb, u.l, u.d, u.c, u.ec, u.k, u.t, u.sv, "
-                            "u.rs, u.rn, u.ch" PARTS_UNNEST "),"
+    "u.rs, u.rn, u.ch" PARTS_UNNEST "),"
     /* RED metrics (migration 011) of server and consumer spans, aggregated per block by
      * the collector: 10 s buckets, latency buckets of 2^(1/4) over microseconds */
     " r AS (" RED_COLUMNS
@@ -512,8 +516,7 @@ static const char ARRAY_MERGE_CAREFUL[] =
     " ON CONFLICT DO NOTHING RETURNING id # 6614235551224981909 AS orig, id, day),"
     " ins AS (SELECT id AS orig, id, day FROM b UNION ALL SELECT orig, id, day FROM alt),"
     " p AS (" PARTS_COLUMNS " SELECT u.s, u.e, ins.id, u.nb, u.l, u.d, u.c, u.ec, u.k, u.t, u.sv, "
-                            "u.rs, u.rn, u.ch" PARTS_UNNEST
-    " JOIN ins ON ins.orig = u.b AND ins.day = u.d),"
+    "u.rs, u.rn, u.ch" PARTS_UNNEST " JOIN ins ON ins.orig = u.b AND ins.day = u.d),"
     " r AS (" RED_COLUMNS
     " SELECT array_agg(u.bk), array_agg(u.d), array_agg(u.sv), array_agg(u.op), array_agg(u.k),"
     "   array_agg(u.lb), array_agg(u.c), array_agg(u.er), array_agg(u.ds)"
@@ -633,9 +636,11 @@ static int build_arrays(const struct array_stream *a, struct write_item *items,
     return 0;
 }
 
+#define COLS_KEEP_BYTES (256 * 1024)
+
 static enum db_result write_arrays(struct writer_thread *t, struct write_item *items, bool careful)
 {
-    struct opg_buf cols[N_ARRAY_PARAMS];
+    struct opg_buf *cols = t->cols;
     const char *values[N_ARRAY_PARAMS];
     int lengths[N_ARRAY_PARAMS], formats[N_ARRAY_PARAMS];
     int np = 0;
@@ -644,8 +649,6 @@ static enum db_result write_arrays(struct writer_thread *t, struct write_item *i
     PGresult *res;
     const char *state;
 
-    for (int i = 0; i < N_ARRAY_PARAMS; i++)
-        opg_buf_init(&cols[i]);
     for (struct write_item *it = items; it && lean; it = it->next)
         lean = !it->batch.n_rows[OPG_STREAM_CORRELATIONS] &&
                !it->batch.n_rows[OPG_STREAM_OPERATIONS] && !it->batch.n_rows[OPG_STREAM_DICTS];
@@ -674,8 +677,10 @@ static enum db_result write_arrays(struct writer_thread *t, struct write_item *i
     }
     PQclear(res);
 out:
+    /* kept for the next statement (no growing from empty every time), unless big */
     for (int i = 0; i < N_ARRAY_PARAMS; i++)
-        opg_buf_release(&cols[i]);
+        if (cols[i].cap > COLS_KEEP_BYTES)
+            opg_buf_release(&cols[i]);
     return r;
 }
 
@@ -929,6 +934,8 @@ static void *writer_main(void *arg)
         write_with_retry(t, items);
     PQfinish(t->conn);
     t->conn = NULL;
+    for (int i = 0; i < N_ARRAY_PARAMS; i++)
+        opg_buf_release(&t->cols[i]);
     return NULL;
 }
 
