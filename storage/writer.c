@@ -515,14 +515,18 @@ static const char ARRAY_MERGE_CAREFUL[] =
     "       <> otelpg_block_check(u.payload))"
     " ON CONFLICT DO NOTHING RETURNING id # 6614235551224981909 AS orig, id, day),"
     " ins AS (SELECT id AS orig, id, day FROM b UNION ALL SELECT orig, id, day FROM alt),"
-    " p AS (" PARTS_COLUMNS " SELECT u.s, u.e, ins.id, u.nb, u.l, u.d, u.c, u.ec, u.k, u.t, u.sv, "
-    "u.rs, u.rn, u.ch" PARTS_UNNEST " JOIN ins ON ins.orig = u.b AND ins.day = u.d),"
+    /* DISTINCT: one block sent twice in one statement (a retry queued beside its
+     * original, or a request repeating its spans) is inserted once, and its parts and
+     * RED rows (one per trace, one per key, in a block) must be too */
+    " p AS (" PARTS_COLUMNS
+    " SELECT DISTINCT ON (u.b, u.d, u.t) u.s, u.e, ins.id, u.nb, u.l, u.d, u.c, u.ec, u.k, u.t,"
+    " u.sv, u.rs, u.rn, u.ch" PARTS_UNNEST " JOIN ins ON ins.orig = u.b AND ins.day = u.d),"
     " r AS (" RED_COLUMNS
     " SELECT array_agg(u.bk), array_agg(u.d), array_agg(u.sv), array_agg(u.op), array_agg(u.k),"
     "   array_agg(u.lb), array_agg(u.c), array_agg(u.er), array_agg(u.ds)"
-    " FROM unnest($19::bigint[], $20::bigint[], $21::integer[], $22::text[], $23::text[],"
-    "   $24::smallint[], $25::smallint[], $26::bigint[], $27::bigint[], $28::float8[])"
-    "   AS u(b, bk, d, sv, op, k, lb, c, er, ds)"
+    " FROM (SELECT DISTINCT * FROM unnest($19::bigint[], $20::bigint[], $21::integer[],"
+    "   $22::text[], $23::text[], $24::smallint[], $25::smallint[], $26::bigint[], $27::bigint[],"
+    "   $28::float8[]) AS v(b, bk, d, sv, op, k, lb, c, er, ds)) u"
     " JOIN ins ON ins.orig = u.b AND ins.day = u.d HAVING count(*) > 0)";
 
 static const char ARRAY_MERGE_CAREFUL_END[] = " SELECT 1";

@@ -252,6 +252,30 @@ test('/health and /ready answer JSON on both daemons', async (t) => {
   })(t);
 });
 
+// A request whose 4,096 spans are the same 2,048 twice is cut into two identical blocks
+// (2,048 spans at most each) in one statement: the block is stored once, and so are its
+// trace part and its RED row, not once per copy.
+test('two identical blocks in one statement store their parts and RED once', async () => {
+  const s = await freshStack('identical blocks');
+  const db = `rt_${dbSeq}_identical_blocks`;
+  const traceId = randomHex(16);
+  const root = randomHex(8);
+  const t0 = BigInt(Date.now()) * 1_000_000n;
+  const spans = Array.from({ length: 2048 }, (_, i) => ({
+    traceId, spanId: i === 0 ? root : randomHex(8), parentSpanId: i === 0 ? '' : root,
+    name: i === 0 ? 'GET /twice' : `step-${i}`, kind: i === 0 ? 2 : 1,
+    startTimeUnixNano: String(t0 + BigInt(i)), endTimeUnixNano: String(t0 + 5_000_000n),
+  }));
+  const doc = { resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'twice' } }] },
+    scopeSpans: [{ spans: [...spans, ...spans] }] }] };
+  assertExportOk(await s.post({ headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(doc) }), 'json', 'the doubled request');
+  assert.equal(await pg.psql('SELECT count(*) || \' \' || sum(span_count) FROM span_blocks', db), '1 2048', 'one block of 2,048 spans');
+  assert.equal(await pg.psql('SELECT count(*) || \' \' || sum(span_count) FROM trace_parts', db), '1 2048', 'one part of 2,048 spans');
+  assert.equal(await pg.psql('SELECT sum(calls) FROM red_all', db), '1', 'the server span counted once');
+  assert.match((await s.collectorGet('/metrics')).body.toString(), /^otelpg_write_careful_total 1$/m, 'the fast statement gave way');
+  assert.equal((await s.apiGet(`/api/v3/traces/${traceId}`)).status, 200);
+});
+
 // Blocks are deduplicated by a 64-bit hash of their bytes. A different block that happens to
 // have the ID of a stored one (a hash collision, made here by overwriting the stored block)
 // must still be stored — under a second ID — and its spans found; a replay of it must not
