@@ -462,6 +462,11 @@ static const char ARRAY_MERGE_HEAD[] =
     " FROM unnest($1::bigint[], $2::integer[], $3::integer[], $4::bytea[])"
     "   AS u(id, day, span_count, payload), k),";
 
+/* both forms insert the blocks alike (their RETURNING differs) */
+#define BLOCKS_INSERT                                                                              \
+    " INSERT INTO span_blocks (id, day, span_count, payload, tail)"                                \
+    " SELECT id, day, span_count, substring(payload FROM 1 FOR cut),"                              \
+    "   nullif(substring(payload FROM cut + 1), ''::bytea) FROM u"
 #define PARTS_COLUMNS                                                                              \
     " INSERT INTO trace_parts (start_ns, end_ns, block_id, name_bloom, longest_ns, day,"           \
     "   span_count, error_count, kinds, trace_id, services, root_service, root_name, corr_hash)"
@@ -475,11 +480,7 @@ static const char ARRAY_MERGE_HEAD[] =
     "   calls, errors, duration_sum)"
 
 static const char ARRAY_MERGE_FAST[] =
-    " b AS ("
-    " INSERT INTO span_blocks (id, day, span_count, payload, tail)"
-    " SELECT id, day, span_count, substring(payload FROM 1 FOR cut),"
-    "   nullif(substring(payload FROM cut + 1), ''::bytea) FROM u"
-    " ON CONFLICT DO NOTHING RETURNING 1),"
+    " b AS (" BLOCKS_INSERT " ON CONFLICT DO NOTHING RETURNING 1),"
     " p AS (" PARTS_COLUMNS " SELECT u.s, u.e, u.b, u.nb, u.l, u.d, u.c, u.ec, u.k, u.t, u.sv, "
     "u.rs, u.rn, u.ch" PARTS_UNNEST "),"
     /* RED metrics (migration 011) of server and consumer spans, aggregated per block by
@@ -493,11 +494,7 @@ static const char ARRAY_MERGE_FAST_END[] =
     " SELECT otelpg_expect_stored(count(*), cardinality($1::bigint[])) FROM b";
 
 static const char ARRAY_MERGE_CAREFUL[] =
-    " b AS ("
-    " INSERT INTO span_blocks (id, day, span_count, payload, tail)"
-    " SELECT id, day, span_count, substring(payload FROM 1 FOR cut),"
-    "   nullif(substring(payload FROM cut + 1), ''::bytea) FROM u"
-    " ON CONFLICT DO NOTHING RETURNING id, day),"
+    " b AS (" BLOCKS_INSERT " ON CONFLICT DO NOTHING RETURNING id, day),"
     /* A block that was not inserted is a replay of one stored already — unless the stored
      * one differs (otelpg_block_check: its contents, whatever the dictionary; migration
      * 016): two blocks whose 64-bit IDs collide. The second is then stored under
